@@ -1,0 +1,160 @@
+"""Command line: `python -m core {data,models,runs} ...`.
+
+Every bad input ends with one clear line on stderr and exit code 2, never a traceback; results are
+JSON on stdout so that scripts can consume them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from core.errors import ConfigError, CoreError
+from core.fileio import to_json
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that prints one line (not the whole usage) on a bad argument."""
+
+    def error(self, message: str):  # noqa: D401 - argparse API
+        self.exit(EXIT_USAGE, f"error: {message} (see `{self.prog} --help`)\n")
+
+
+def _columns(pairs: list[str] | None) -> dict[str, str]:
+    mapping = {}
+    for pair in pairs or []:
+        role, sep, column = pair.partition("=")
+        if not sep or not role or not column:
+            raise ConfigError(f"--columns expects ROLE=COLUMN, got {pair!r}. Fix: e.g. --columns question=q")
+        mapping[role] = column
+    return mapping
+
+
+def _add_dataset_args(parser: argparse.ArgumentParser) -> None:
+    from core.data import KINDS
+
+    parser.add_argument("path", help="CSV, TSV, JSONL or Parquet file")
+    parser.add_argument("--kind", choices=KINDS, help="dataset kind (inferred when omitted)")
+    parser.add_argument("--text-col", help="text column (multilabel/multiclass)")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--label-cols", nargs="+", metavar="COL", help="0/1 label columns (multilabel)")
+    group.add_argument("--label-col", help="class column (multiclass)")
+    parser.add_argument("--class-names", nargs="+", metavar="NAME", help="names of classes 0..K-1")
+    parser.add_argument("--columns", nargs="+", metavar="ROLE=COL", help="pairs/triplets/qa columns")
+    parser.add_argument("--delimiter", help="CSV delimiter (default ',' or tab for .tsv)")
+    parser.add_argument("--drop-empty", action="store_true", help="drop rows with empty texts instead of failing")
+    parser.add_argument("--max-size-mb", type=float, default=500.0, help="refuse larger files (default 500)")
+    parser.add_argument("--tokenizer", help="base model whose tokenizer counts tokens (e.g. minilm)")
+
+
+def _load(args):
+    from core.data import load_dataset
+
+    dataset = load_dataset(args.path, kind=args.kind, text_col=args.text_col, label_cols=args.label_cols,
+                           label_col=args.label_col, class_names=args.class_names, columns=_columns(args.columns),
+                           drop_empty=args.drop_empty, delimiter=args.delimiter,
+                           max_bytes=int(args.max_size_mb * 2**20))
+    for warning in dataset.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    tokenizer = None
+    if args.tokenizer:
+        from core.models import load_tokenizer
+
+        tokenizer = load_tokenizer(args.tokenizer)
+    return dataset, tokenizer
+
+
+def cmd_data_inspect(args) -> int:
+    from core.data import data_report, drop_duplicates, find_duplicates
+
+    dataset, tokenizer = _load(args)
+    steps = {}
+    if args.duplicates:
+        steps["dedup"] = drop_duplicates(dataset, find_duplicates(dataset, args.near_threshold))[1]
+    print(to_json(data_report(dataset, tokenizer=tokenizer, steps=steps)))
+    return 0
+
+
+def cmd_data_prepare(args) -> int:
+    from core.data import (BalanceOptions, CleanOptions, PrepareOptions, SplitOptions, prepare_dataset,
+                           write_version)
+
+    dataset, tokenizer = _load(args)
+    balance = None
+    if args.downsample_majority < 1 or args.oversample:
+        balance = BalanceOptions(downsample_majority=args.downsample_majority, oversample=args.oversample,
+                                 oversample_ratio=args.oversample_ratio, seed=args.seed)
+    options = PrepareOptions(clean=None if args.no_clean else CleanOptions(), dedup=args.dedup,
+                             near_threshold=args.near_threshold,
+                             split=SplitOptions(args.train, args.val, args.test, args.seed), balance=balance,
+                             drop_labels=args.drop_labels or [])
+    prepared = prepare_dataset(dataset, options, tokenizer=tokenizer,
+                               progress=lambda f, m: print(f"[{f:4.0%}] {m}", file=sys.stderr))
+    folder = write_version(prepared, Path(args.out))
+    print(to_json({"out": str(folder), "rows": prepared.report["split_rows"],
+                   "dropped": prepared.report["dropped"]}))
+    return 0
+
+
+def cmd_models(args) -> int:
+    from dataclasses import asdict
+
+    from core.models import CATALOG
+
+    print(to_json([asdict(entry) for entry in CATALOG]))
+    return 0
+
+
+def cmd_runs(args) -> int:
+    from core.runs import list_runs
+
+    print(to_json([{"name": r.name, "state": r.state, "model_kind": r.model_kind, "base_model": r.base_model,
+                    "path": str(r.path)} for r in list_runs()]))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m core", description="CleanSpeech Studio, headless.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    data = sub.add_parser("data", help="inspect and prepare datasets")
+    data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
+    inspect = data_sub.add_parser("inspect", help="print the data report as JSON")
+    _add_dataset_args(inspect)
+    inspect.add_argument("--duplicates", action="store_true", help="also count exact/near duplicates")
+    inspect.add_argument("--near-threshold", type=float, default=0.9)
+    inspect.set_defaults(func=cmd_data_inspect)
+
+    prepare = data_sub.add_parser("prepare", help="clean, de-duplicate, split and balance; write a version")
+    _add_dataset_args(prepare)
+    prepare.add_argument("--out", required=True, help="output folder for train/val/test + report.json")
+    prepare.add_argument("--no-clean", action="store_true", help="skip URL/mention/entity/whitespace cleaning")
+    prepare.add_argument("--dedup", choices=("near", "exact", "none"), default="near")
+    prepare.add_argument("--near-threshold", type=float, default=0.9, help="TF-IDF cosine for near duplicates")
+    prepare.add_argument("--train", type=float, default=0.7)
+    prepare.add_argument("--val", type=float, default=0.15)
+    prepare.add_argument("--test", type=float, default=0.15)
+    prepare.add_argument("--seed", type=int, default=42)
+    prepare.add_argument("--downsample-majority", "--reduce-majority-to", type=float, default=1.0,
+                         help="keep this fraction of majority (clean) training rows")
+    prepare.add_argument("--oversample", action="store_true", help="repeat minority training rows")
+    prepare.add_argument("--oversample-ratio", type=float, default=0.5)
+    prepare.add_argument("--drop-labels", nargs="+", metavar="LABEL")
+    prepare.set_defaults(func=cmd_data_prepare)
+
+    sub.add_parser("models", help="list the base-model catalog").set_defaults(func=cmd_models)
+    sub.add_parser("runs", help="list training runs").set_defaults(func=cmd_runs)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE

@@ -1,0 +1,133 @@
+"""The run-directory contract between the UI process and training processes.
+
+A run folder `models/<YYYYmmdd-HHMMSS>-<slug>/` describes itself (see ../shared/DESIGN.md §3);
+this module owns the file names and the reading/writing of the small JSON files. It imports no torch.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.errors import ModelNotAvailable
+from core.fileio import read_json, read_jsonl, write_json
+from core.paths import models_dir, resolve_inside, slugify
+
+CONFIG = "config.json"
+STATUS = "status.json"
+PROGRESS = "progress.jsonl"
+LOG = "train.log"
+CHECKPOINTS = "checkpoints"
+MODEL = "model"
+METRICS = "metrics.json"
+THRESHOLDS = "thresholds.json"
+CARD = "README.md"
+STOP = "STOP"
+
+STATES = ("queued", "running", "succeeded", "failed", "stopped")
+ACTIVE_STATES = ("queued", "running")
+
+
+@dataclass
+class RunInfo:
+    """A summary of one run folder, as listed by the UI."""
+
+    name: str
+    path: Path
+    state: str
+    config: dict
+    status: dict
+    metrics: dict
+
+    @property
+    def model_kind(self) -> str:
+        return self.config.get("model_kind", "?")
+
+    @property
+    def base_model(self) -> str:
+        return self.config.get("base_model", "")
+
+
+def new_run_dir(name: str, root: Path | None = None) -> Path:
+    """Create and return a fresh run folder `<root>/<YYYYmmdd-HHMMSS>-<slug>`."""
+    root = Path(root) if root is not None else models_dir()
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = f"{stamp}-{slugify(name)}"
+    path, counter = root / base, 1
+    while path.exists():  # two runs in the same second
+        counter += 1
+        path = root / f"{base}-{counter}"
+    path.mkdir(parents=True)
+    return path
+
+
+def run_path(name: str | os.PathLike, root: Path | None = None) -> Path:
+    """Resolve a run name or path inside the models folder.
+
+    Raises:
+        ConfigError: the path escapes the models folder.
+        ModelNotAvailable: no such run.
+    """
+    root = Path(root) if root is not None else models_dir()
+    path = resolve_inside(root, name)
+    if not path.is_dir():
+        raise ModelNotAvailable(f"No run {str(name)!r} in {root}. Fix: pick a run listed by the Runs page "
+                                "or `python -m core runs`.")
+    return path
+
+
+def write_status(run_dir: Path, state: str, **fields) -> dict:
+    """Merge `fields` into status.json with the new `state` (atomic write) and return it."""
+    status = read_json(Path(run_dir) / STATUS, {}) or {}
+    status.update(fields, state=state, updated_at=time.time())
+    write_json(Path(run_dir) / STATUS, status)
+    return status
+
+
+def pid_alive(pid: int | None) -> bool:
+    """Whether a process with this pid exists (a zombie counts as dead)."""
+    if not pid:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except (ProcessLookupError, ValueError):
+        return False
+    except PermissionError:
+        return True
+    try:  # a finished child that nobody reaped yet is a zombie: dead for our purpose
+        with open(f"/proc/{int(pid)}/stat") as handle:
+            return handle.read().split(") ")[-1][:1] != "Z"
+    except OSError:
+        return True
+
+
+def read_status(run_dir: Path) -> dict:
+    """status.json, with a run whose process died without saying so reported as failed."""
+    status = read_json(Path(run_dir) / STATUS, {}) or {}
+    if status.get("state") == "running" and not pid_alive(status.get("pid")):
+        status = {**status, "state": "failed",
+                  "error": status.get("error") or f"the training process (pid {status.get('pid')}) died without "
+                                                  "finishing (killed, or out of memory); see train.log"}
+    return status
+
+
+def read_progress(run_dir: Path) -> list[dict]:
+    """Every event of progress.jsonl so far."""
+    return read_jsonl(Path(run_dir) / PROGRESS)
+
+
+def read_run(run_dir: Path) -> RunInfo:
+    """Summarise one run folder."""
+    run_dir = Path(run_dir)
+    status = read_status(run_dir)
+    return RunInfo(run_dir.name, run_dir, status.get("state", "unknown"), read_json(run_dir / CONFIG, {}) or {},
+                   status, read_json(run_dir / METRICS, {}) or {})
+
+
+def list_runs(root: Path | None = None) -> list[RunInfo]:
+    """All run folders (those with a config.json), newest first."""
+    root = Path(root) if root is not None else models_dir()
+    runs = [read_run(p) for p in root.iterdir() if p.is_dir() and (p / CONFIG).exists()] if root.exists() else []
+    return sorted(runs, key=lambda r: r.name, reverse=True)

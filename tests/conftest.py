@@ -1,0 +1,47 @@
+"""Shared fixtures: isolated run/dataset folders, no Hub access, small crafted files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_JIGSAW = ROOT.parent / "shared" / "data" / "jigsaw"
+
+# Tests never download: make any Hub access fail at once instead of waiting on the network.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path, monkeypatch):
+    """Every test gets its own models/ and datasets/ folders."""
+    models, datasets = tmp_path / "models", tmp_path / "datasets"
+    monkeypatch.setenv("CLEANSPEECH_MODELS_DIR", str(models))
+    monkeypatch.setenv("CLEANSPEECH_DATASETS_DIR", str(datasets))
+    return models, datasets
+
+
+@pytest.fixture
+def write(tmp_path):
+    """write(name, content) -> path of a file under tmp_path (str content is UTF-8 unless bytes)."""
+
+    def _write(name: str, content: str | bytes) -> Path:
+        path = tmp_path / name
+        if isinstance(content, str):
+            content = content.encode("utf-8")
+        path.write_bytes(content)
+        return path
+
+    return _write
+
+
+def jigsaw_file(name: str) -> Path:
+    """A file of the shared Jigsaw subset, or skip the test when it is absent (e.g. outside this workplace)."""
+    path = SHARED_JIGSAW / name
+    if not path.exists():
+        pytest.skip(f"{path} not available")
+    return path

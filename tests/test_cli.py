@@ -1,0 +1,64 @@
+"""The command line: JSON on stdout, one clear line and exit 2 on bad input."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from core.cli import main
+from core.paths import PROJECT_ROOT, SAMPLE_MULTILABEL
+from tests.conftest import jigsaw_file
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "core", *map(str, args)], capture_output=True, text=True,
+                          cwd=PROJECT_ROOT, timeout=120)
+
+
+def test_inspect_sample_prints_a_json_report(capsys):
+    assert main(["data", "inspect", str(SAMPLE_MULTILABEL)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["rows"] == 777 and report["kind"] == "multilabel"
+
+
+@pytest.mark.parametrize("content, match", [
+    ("", "the file is empty"),
+    ("text,toxic\n", "no data rows"),
+    ("text;toxic\na;0\n", "delimited by ';'"),
+    ('text,toxic\n"a,0\n', "unterminated quote"),
+])
+def test_bad_inputs_give_one_line_and_exit_2(write, content, match):
+    result = run_cli("data", "inspect", write("bad.csv", content))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and match in lines[0]
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_latin1_warns_but_succeeds(write):
+    result = run_cli("data", "inspect", write("l.csv", "text,toxic\ncaf\xe9,0\nbad,1\n".encode("latin-1")))
+    assert result.returncode == 0 and "warning:" in result.stderr
+    assert json.loads(result.stdout)["rows"] == 2
+
+
+def test_bad_option_is_one_line_exit_2():
+    result = run_cli("data", "inspect", SAMPLE_MULTILABEL, "--kind", "nonsense")
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_prepare_writes_splits_and_report(tmp_path, capsys):
+    out = tmp_path / "prepared"
+    code = main(["data", "prepare", str(SAMPLE_MULTILABEL), "--out", str(out), "--reduce-majority-to", "0.5",
+                 "--drop-labels", "severe_toxic"])
+    assert code == 0
+    assert {p.name for p in out.iterdir()} == {"train.csv", "val.csv", "test.csv", "report.json", "dataset.json"}
+    report = json.loads((out / "report.json").read_text())
+    assert "severe_toxic" not in report["labels"] and report["steps"]["balance"]["majority_rows_removed"] > 100
+    assert json.loads(capsys.readouterr().out)["out"] == str(out)
+
+
+def test_inspect_shared_jigsaw(capsys):
+    assert main(["data", "inspect", str(jigsaw_file("train.csv"))]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["rows"] == 18716 and len(report["prevalence"]["all"]) == 6

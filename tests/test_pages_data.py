@@ -1,0 +1,39 @@
+"""AppTest of the home and Data pages."""
+
+from streamlit.testing.v1 import AppTest
+
+from core.paths import PROJECT_ROOT
+
+
+def app() -> AppTest:
+    return AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=90)
+
+
+def test_home_shows_sample_runs_and_next_steps():
+    at = app().run()
+    assert not at.exception
+    assert at.title[0].value == "CleanSpeech Studio"
+    assert any("777 synthetic comments" in c.value for c in at.caption)
+    assert any("No runs yet" in i.value for i in at.info)
+
+
+def test_data_page_reports_prepares_and_saves_a_version(isolated_dirs):
+    at = app().run()
+    at.switch_page("pages/data.py").run()
+    assert not at.exception and not at.error
+    assert [m.value for m in at.metric][:2] == ["777", "multilabel"]
+    prepare = next(b for b in at.button if b.label == "Prepare")
+    prepare.click().run()
+    assert not at.exception and not at.error
+    assert any(s.value.startswith("Prepared in") for s in at.success)
+    at.text_input[0].set_value("demo set")
+    next(b for b in at.button if b.label == "Save version").click().run()
+    assert any("Saved dataset version `demo-set`" in s.value for s in at.success)
+    assert (isolated_dirs[1] / "demo-set" / "train.csv").exists()
+
+
+def test_data_page_shows_errors_for_bad_uploads():
+    at = app().run()
+    at.switch_page("pages/data.py").run()
+    at.radio[0].set_value("Upload a file").run()
+    assert any("upload a file" in i.value for i in at.info)
