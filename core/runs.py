@@ -106,7 +106,7 @@ def pid_alive(pid: int | None) -> bool:
 def read_status(run_dir: Path) -> dict:
     """status.json, with a run whose process died without saying so reported as failed."""
     status = read_json(Path(run_dir) / STATUS, {}) or {}
-    if status.get("state") == "running" and not pid_alive(status.get("pid")):
+    if status.get("state") in ACTIVE_STATES and status.get("pid") and not pid_alive(status.get("pid")):
         status = {**status, "state": "failed",
                   "error": status.get("error") or f"the training process (pid {status.get('pid')}) died without "
                                                   "finishing (killed, or out of memory); see train.log"}

@@ -1,0 +1,147 @@
+"""Validated configuration dataclasses that round-trip to JSON.
+
+`TrainConfig` is the whole recipe of a run: `config.json` in a run folder is enough to reproduce it.
+A minimal JSON file works (defaults fill the rest); unknown keys are an error that names them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from core.errors import ConfigError
+
+MODEL_KINDS = ("classifier", "tfidf", "sbert")
+TASKS = ("multilabel", "multiclass")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+CLASS_WEIGHTINGS = ("auto", "none", "balanced")
+
+
+def _check(condition: bool, name: str, value: Any, rule: str) -> None:
+    if not condition:
+        raise ConfigError(f"{name}={value!r} is invalid: {rule}.")
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs.
+
+    Attributes (selection):
+        model_kind: `classifier` (Hugging Face encoder + classification head), `tfidf` (baseline), `sbert`.
+        task: `multilabel` or `multiclass`; None = from the data.
+        base_model: catalog name (`minilm`, `mdeberta-v3-base`, ...), local folder or Hub id.
+        data: a data file (split here with `val_fraction`/`test_fraction`) or a saved dataset version folder.
+        train_file/val_file/test_file: explicit split files instead of `data`.
+        max_length: token limit; None = 95th percentile of training token lengths, capped by the model.
+        learning_rate: None = 2e-5 for base-size models (>= 100M parameters), 5e-5 for small ones.
+        warmup: fraction of training steps (or an int number of steps) for linear warm-up.
+        early_stopping_patience: evaluations without a better validation macro ROC-AUC before stopping (0 = off).
+        eval_steps: evaluate (and checkpoint) every N steps; None = once per epoch.
+        precision: `auto` = bf16 on GPUs that support it, else fp16 on CUDA, fp32 on CPU.
+        class_weighting: `auto` = inverse-frequency pos_weight (multilabel) / none (multiclass);
+            `balanced` = also balanced class weights for multiclass; `none` = unweighted.
+        num_processes: processes for data-parallel training; None = one per GPU (1 on CPU).
+    """
+
+    model_kind: str = "classifier"
+    task: str | None = None
+    base_model: str = "minilm"
+    data: str | None = None
+    train_file: str | None = None
+    val_file: str | None = None
+    test_file: str | None = None
+    text_col: str | None = None
+    label_cols: list[str] | None = None
+    label_col: str | None = None
+    val_fraction: float = 0.15
+    test_fraction: float = 0.15
+    max_length: int | None = None
+    epochs: float = 3.0
+    max_steps: int = -1
+    batch_size: int = 16
+    eval_batch_size: int = 64
+    gradient_accumulation: int = 1
+    learning_rate: float | None = None
+    weight_decay: float = 0.01
+    warmup: float = 0.1
+    max_grad_norm: float = 1.0
+    early_stopping_patience: int = 2
+    eval_steps: int | None = None
+    logging_steps: int = 10
+    precision: str = "auto"
+    seed: int = 42
+    class_weighting: str = "auto"
+    max_pos_weight: float = 30.0
+    length_grouping: bool = True
+    gradient_checkpointing: bool = False
+    save_total_limit: int = 2
+    num_processes: int | None = None
+    run_name: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _check(self.model_kind in MODEL_KINDS, "model_kind", self.model_kind, f"use one of {MODEL_KINDS}")
+        _check(self.task is None or self.task in TASKS, "task", self.task, f"use one of {TASKS}")
+        _check(bool(self.data) or bool(self.train_file), "data", self.data,
+               "give a data file or dataset version folder (or train_file)")
+        _check(0 < self.val_fraction < 0.5, "val_fraction", self.val_fraction, "must be in (0, 0.5)")
+        _check(0 <= self.test_fraction < 0.5, "test_fraction", self.test_fraction, "must be in [0, 0.5)")
+        _check(self.max_length is None or 8 <= self.max_length <= 8192, "max_length", self.max_length,
+               "must be between 8 and 8192 tokens (or null for automatic)")
+        _check(self.epochs > 0, "epochs", self.epochs, "must be > 0")
+        _check(self.max_steps == -1 or self.max_steps > 0, "max_steps", self.max_steps, "must be > 0 or -1")
+        for name in ("batch_size", "eval_batch_size", "gradient_accumulation", "logging_steps", "save_total_limit"):
+            _check(int(getattr(self, name)) >= 1, name, getattr(self, name), "must be >= 1")
+        _check(self.learning_rate is None or 0 < self.learning_rate < 1, "learning_rate", self.learning_rate,
+               "must be in (0, 1), e.g. 2e-5")
+        _check(0 <= self.weight_decay < 1, "weight_decay", self.weight_decay, "must be in [0, 1)")
+        _check(self.warmup >= 0, "warmup", self.warmup, "a fraction in [0, 1) or a number of steps >= 1")
+        _check(self.max_grad_norm >= 0, "max_grad_norm", self.max_grad_norm, "must be >= 0 (0 = no clipping)")
+        _check(self.early_stopping_patience >= 0, "early_stopping_patience", self.early_stopping_patience,
+               "must be >= 0 (0 = off)")
+        _check(self.eval_steps is None or self.eval_steps >= 1, "eval_steps", self.eval_steps, "must be >= 1")
+        _check(self.precision in PRECISIONS, "precision", self.precision, f"use one of {PRECISIONS}")
+        _check(self.class_weighting in CLASS_WEIGHTINGS, "class_weighting", self.class_weighting,
+               f"use one of {CLASS_WEIGHTINGS}")
+        _check(self.max_pos_weight >= 1, "max_pos_weight", self.max_pos_weight, "must be >= 1")
+        _check(self.num_processes is None or self.num_processes >= 1, "num_processes", self.num_processes,
+               "must be >= 1")
+        if self.model_kind == "sbert":
+            raise ConfigError("model_kind='sbert' is not available in this version yet. "
+                              "Fix: use 'classifier' or 'tfidf'.")
+
+    # ---------------------------------------------------------------------------------------- JSON round-trip
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        """Build from a dict; unknown keys raise `ConfigError` naming them."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"a training config must be a JSON object, got {type(data).__name__}.")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown config key(s) {unknown}. Fix: remove them; known keys: {sorted(known)}.")
+        try:
+            return cls(**data)
+        except TypeError as exc:
+            raise ConfigError(f"bad training config: {exc}.") from None
+
+    def to_json(self, path: str | Path) -> Path:
+        from core.fileio import write_json
+
+        return write_json(path, self.to_dict())
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> "TrainConfig":
+        """Read a config file; a missing or malformed file raises `ConfigError`."""
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {str(path)!r} not found. Fix: check the path.") from None
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"config file {str(path)!r} is not valid JSON (line {exc.lineno}: {exc.msg}).") from None
+        return cls.from_dict(data)

@@ -1,0 +1,1 @@
+"""Pure numpy metrics and threshold search (tested against sklearn as the oracle)."""

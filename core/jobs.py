@@ -1,0 +1,109 @@
+"""UI-side control of training jobs: launch, stop, queue, liveness. Imports no torch.
+
+A job is `python -m core.training.job RUN_DIR` (under `torchrun` for several processes) started in its
+own session, so it survives browser refreshes and app restarts. One accelerator runs one job: a job
+waits (`queued`) on a file lock for its device before it trains.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from core import runs
+from core.config import TrainConfig
+from core.errors import JobError
+from core.paths import PROJECT_ROOT
+
+
+def accelerator_count() -> int:
+    """Number of visible NVIDIA GPUs, found without importing torch."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return len([d for d in visible.split(",") if d.strip() and d.strip() != "-1"])
+    if not shutil.which("nvidia-smi"):
+        return 0
+    try:
+        output = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return 0
+    return sum(1 for line in output.splitlines() if line.startswith("GPU "))
+
+
+def device_key() -> str:
+    """The lock name of this machine's accelerator: `cuda` when GPUs are visible, else `cpu`."""
+    return "cuda" if accelerator_count() else "cpu"
+
+
+@contextlib.contextmanager
+def device_lock(config: TrainConfig, enabled: bool = True, root: Path | None = None):
+    """Hold the device's lock while training (blocks, as `queued`, while another job holds it)."""
+    if not enabled:
+        yield
+        return
+    from core.paths import models_dir
+
+    folder = (Path(root) if root else models_dir()) / ".locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / f"{device_key()}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def job_command(run_dir: Path, resume: bool, processes: int) -> list[str]:
+    """The command line that runs a job (torchrun for more than one process)."""
+    tail = ["-m", "core.training.job", str(run_dir)] + (["--resume"] if resume else [])
+    if processes > 1:
+        return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}", *tail]
+    return [sys.executable, *tail]
+
+
+def launch(run_dir: str | Path, resume: bool = False) -> subprocess.Popen:
+    """Start the job for RUN_DIR in the background (new session, output to train.log).
+
+    Raises:
+        JobError: the run is already active, or has no config.json.
+    """
+    run_dir = Path(run_dir).resolve()
+    config = TrainConfig.from_json(run_dir / runs.CONFIG)
+    status = runs.read_status(run_dir)
+    if status.get("state") in runs.ACTIVE_STATES:
+        raise JobError(f"run {run_dir.name!r} is already {status['state']}. Fix: stop it first, or wait.")
+    processes = config.num_processes or max(1, accelerator_count())
+    runs.write_status(run_dir, "queued", pid=None, queued_at=time.time(), error=None, processes=processes)
+    log = open(run_dir / runs.LOG, "ab")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false"}
+    try:
+        process = subprocess.Popen(job_command(run_dir, resume, processes), cwd=PROJECT_ROOT, stdout=log,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                                   env=env)
+    finally:
+        log.close()
+    return process
+
+
+def stop(run_dir: str | Path) -> None:
+    """Ask a job to stop: it saves a checkpoint and ends as `stopped`."""
+    run_dir = Path(run_dir)
+    (run_dir / runs.STOP).write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
+
+
+def queue_position(run_dir: str | Path) -> int:
+    """0 when running; k when k active runs were queued before this one."""
+    run_dir = Path(run_dir)
+    status = runs.read_status(run_dir)
+    if status.get("state") != "queued":
+        return 0
+    mine = status.get("queued_at", 0)
+    ahead = [r for r in runs.list_runs(run_dir.parent) if r.path != run_dir and r.state in runs.ACTIVE_STATES
+             and (r.state == "running" or r.status.get("queued_at", 0) < mine)]
+    return len(ahead)

@@ -1,0 +1,68 @@
+"""Trainer callbacks: progress events to progress.jsonl, and the STOP file."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from transformers import TrainerCallback
+
+from core import runs
+from core.fileio import append_jsonl
+
+
+class ProgressCallback(TrainerCallback):
+    """Append log and evaluation events to `progress.jsonl` (rank 0 only)."""
+
+    def __init__(self, run_dir: Path):
+        self.path = Path(run_dir) / runs.PROGRESS
+        self.started = time.time()
+
+    def _write(self, state, record: dict) -> None:
+        if state.is_world_process_zero:
+            append_jsonl(self.path, {"time": round(time.time() - self.started, 2), "step": state.global_step,
+                                     "epoch": round(state.epoch or 0.0, 4), **record})
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self._write(state, {"event": "start", "max_steps": state.max_steps,
+                            "num_train_epochs": args.num_train_epochs})
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        logs = dict(logs or {})
+        if any(key.startswith("eval_") for key in logs):
+            metrics = {key[5:]: value for key, value in logs.items() if key.startswith("eval_")}
+            self._write(state, {"event": "eval", **metrics})
+        elif "loss" in logs:
+            self._write(state, {"event": "log", "max_steps": state.max_steps, **logs})
+
+    def on_train_end(self, args, state, control, **kwargs):
+        self._write(state, {"event": "end", "max_steps": state.max_steps})
+
+
+class StopFileCallback(TrainerCallback):
+    """Stop cleanly (with a checkpoint) when the UI writes the run's STOP file.
+
+    Under DDP every rank must stop at the same step, so rank decisions are combined with an
+    all-reduce (MAX): if any rank sees the file, all stop together.
+    """
+
+    def __init__(self, run_dir: Path):
+        self.path = Path(run_dir) / runs.STOP
+        self.stopped = False
+
+    def on_step_end(self, args, state, control, **kwargs):
+        requested = self.path.exists()
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            import torch
+
+            flag = torch.tensor([int(requested)], dtype=torch.int32,
+                                device="cuda" if dist.get_backend() == "nccl" else "cpu")
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            requested = bool(flag.item())
+        if requested:
+            self.stopped = True
+            control.should_training_stop = True
+            control.should_save = True
+        return control

@@ -1,0 +1,274 @@
+"""Fine-tuning a Hugging Face encoder as a multilabel or multiclass classifier with the HF Trainer.
+
+`build_classifier_trainer(config, data, callbacks)` returns a plain `transformers.Trainer` subclass;
+customisation is a `compute_loss` override (weighted BCE / CE), a length-bucketed training sampler
+with dynamic padding, and a sequential evaluation sampler (so predictions follow the rows' order).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset as TorchDataset
+from torch.utils.data import SequentialSampler
+from transformers import (AutoModelForSequenceClassification, AutoTokenizer, EarlyStoppingCallback, Trainer,
+                          TrainingArguments)
+
+from core.config import TrainConfig
+from core.evaluation.metrics import flatten_for_trainer, multiclass_metrics, multilabel_metrics
+from core.models import ResolvedModel, resolve_model
+from core.training.data import TrainingData
+
+BEST_METRIC = "macro_roc_auc"
+_MEGABATCH = 64  # batches sorted together: bigger = less padding, less randomness
+
+
+class EncodedDataset(TorchDataset):
+    """Token ids (unpadded) and labels of one split; padding happens per batch in `PaddingCollator`."""
+
+    def __init__(self, input_ids: list[list[int]], labels: np.ndarray | None, task: str):
+        self.input_ids = input_ids
+        self.labels = labels
+        self.task = task
+        self.lengths = np.fromiter((len(ids) for ids in input_ids), dtype=np.int64, count=len(input_ids))
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+    def __getitem__(self, index: int) -> dict:
+        item = {"input_ids": self.input_ids[index]}
+        if self.labels is not None:
+            item["labels"] = self.labels[index]
+        return item
+
+
+class PaddingCollator:
+    """Pad a batch to its longest sequence with numpy (cheaper than tokenizer.pad per batch)."""
+
+    def __init__(self, pad_token_id: int, task: str):
+        self.pad_token_id = pad_token_id
+        self.task = task
+
+    def __call__(self, items: list[dict]) -> dict:
+        width = max(len(item["input_ids"]) for item in items)
+        ids = np.full((len(items), width), self.pad_token_id, dtype=np.int64)
+        mask = np.zeros((len(items), width), dtype=np.int64)
+        for row, item in enumerate(items):
+            ids[row, :len(item["input_ids"])] = item["input_ids"]
+            mask[row, :len(item["input_ids"])] = 1
+        batch = {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask)}
+        if "labels" in items[0]:
+            labels = np.stack([item["labels"] for item in items])
+            batch["labels"] = torch.from_numpy(labels.astype(np.float32 if self.task == "multilabel" else np.int64))
+        return batch
+
+
+class LengthBucketSampler(torch.utils.data.Sampler):
+    """Shuffled indices arranged so that each run of `batch_size` has similar lengths.
+
+    Indices are shuffled, cut into mega-batches of `_MEGABATCH` batches, sorted by length inside
+    each mega-batch, cut into batches, and the batches shuffled: little padding, still random.
+    """
+
+    def __init__(self, lengths: np.ndarray, batch_size: int, seed: int):
+        self.lengths, self.batch_size, self.seed, self.epoch = lengths, batch_size, seed, 0
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        rng = np.random.default_rng(self.seed + self.epoch)
+        self.epoch += 1
+        order = rng.permutation(len(self.lengths))
+        size = self.batch_size * _MEGABATCH
+        batches = []
+        for start in range(0, len(order), size):
+            chunk = order[start:start + size]
+            chunk = chunk[np.argsort(-self.lengths[chunk], kind="stable")]
+            batches += [chunk[i:i + self.batch_size] for i in range(0, len(chunk), self.batch_size)]
+        for index in rng.permutation(len(batches)):
+            yield from batches[index].tolist()
+
+
+def weighted_loss(logits: torch.Tensor, labels: torch.Tensor, task: str, pos_weight: torch.Tensor | None,
+                  class_weight: torch.Tensor | None) -> torch.Tensor:
+    """Mean BCE-with-logits (multilabel, optional per-label pos_weight) or cross-entropy (multiclass)."""
+    if task == "multilabel":
+        weight = None if pos_weight is None else pos_weight.to(logits.device, logits.dtype)
+        return torch.nn.functional.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype),
+                                                                     pos_weight=weight)
+    weight = None if class_weight is None else class_weight.to(logits.device, logits.dtype)
+    return torch.nn.functional.cross_entropy(logits, labels.long(), weight=weight)
+
+
+def loss_weights(config: TrainConfig, data: TrainingData) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """(pos_weight, class_weight) from the training split, per `config.class_weighting`.
+
+    Multilabel: inverse frequency `pos_weight = negatives / positives` per label (the CleanSpeech recipe),
+    capped at `max_pos_weight` so a label with a handful of positives does not dominate.
+    """
+    if config.class_weighting == "none":
+        return None, None
+    labels = data.train.label_matrix()
+    if data.task == "multilabel":
+        positives = labels.sum(axis=0).astype(np.float64)
+        weight = (len(labels) - positives) / np.maximum(positives, 1)
+        return torch.tensor(np.clip(weight, 1.0, config.max_pos_weight), dtype=torch.float32), None
+    if config.class_weighting == "balanced":
+        counts = np.bincount(labels, minlength=len(data.labels)).astype(np.float64)
+        return None, torch.tensor(len(labels) / (len(counts) * np.maximum(counts, 1)), dtype=torch.float32)
+    return None, None
+
+
+class ClassifierTrainer(Trainer):
+    """The HF Trainer with a weighted loss, length-bucketed training batches and ordered evaluation."""
+
+    def __init__(self, *args, task: str, pos_weight=None, class_weight=None, length_grouping: bool = True,
+                 **kwargs):
+        super().__init__(*args, **kwargs)
+        self.task, self.pos_weight, self.class_weight = task, pos_weight, class_weight
+        self.length_grouping = length_grouping
+        # compute_loss returns a per-batch mean, so let the Trainer divide by the accumulation steps.
+        self.model_accepts_loss_kwargs = False
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        labels = inputs.pop("labels")
+        outputs = model(**inputs)
+        loss = weighted_loss(outputs.logits, labels, self.task, self.pos_weight, self.class_weight)
+        return (loss, outputs) if return_outputs else loss
+
+    def _get_train_sampler(self, train_dataset=None):
+        dataset = train_dataset if train_dataset is not None else self.train_dataset
+        if self.length_grouping and isinstance(dataset, EncodedDataset):
+            return LengthBucketSampler(dataset.lengths, self.args.per_device_train_batch_size, self.args.seed)
+        return super()._get_train_sampler(train_dataset)
+
+    def _get_eval_sampler(self, eval_dataset):
+        # transformers 5.23 length-groups and shuffles evaluation too when group_by_length is on; keep row order.
+        if self.args.world_size <= 1:
+            return SequentialSampler(eval_dataset)
+        return super()._get_eval_sampler(eval_dataset)
+
+
+def probabilities(logits: np.ndarray, task: str) -> np.ndarray:
+    """Sigmoid per label (multilabel) or softmax over classes (multiclass)."""
+    logits = np.asarray(logits, dtype=np.float64)
+    if task == "multilabel":
+        return 1.0 / (1.0 + np.exp(-logits))
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def make_compute_metrics(task: str, names: list[str]):
+    """The Trainer's compute_metrics: flat metrics from logits and label ids (order-independent)."""
+
+    def compute(prediction) -> dict:
+        probs = probabilities(prediction.predictions, task)
+        if task == "multilabel":
+            metrics = multilabel_metrics(probs, prediction.label_ids, names)
+        else:
+            metrics = multiclass_metrics(probs, prediction.label_ids, names)
+        return flatten_for_trainer(metrics)
+
+    return compute
+
+
+def encode(tokenizer, texts: list[str], max_length: int) -> list[list[int]]:
+    """Tokenize without padding (padding is per batch), truncating to `max_length`."""
+    return tokenizer(list(texts), truncation=True, max_length=max_length, add_special_tokens=True)["input_ids"]
+
+
+def choose_max_length(config: TrainConfig, tokenizer, texts: list[str]) -> int:
+    """`config.max_length`, or the 95th percentile of token lengths (rounded up to 8), capped by the model."""
+    model_limit = min(int(getattr(tokenizer, "model_max_length", 512) or 512), 512)
+    if config.max_length:
+        return min(config.max_length, model_limit)
+    sample = texts[:5000]
+    lengths = [len(ids) for ids in tokenizer(sample, add_special_tokens=True, truncation=False)["input_ids"]]
+    p95 = int(math.ceil(np.percentile(lengths, 95) / 8) * 8) if lengths else 128
+    return int(max(16, min(p95, model_limit)))
+
+
+def precision_flags(config: TrainConfig) -> dict:
+    """bf16/fp16 flags for TrainingArguments from `config.precision` and the hardware."""
+    if config.precision == "fp32" or not torch.cuda.is_available():
+        return {"bf16": False, "fp16": False}
+    if config.precision == "bf16" or (config.precision == "auto" and torch.cuda.is_bf16_supported()):
+        return {"bf16": True, "fp16": False}
+    return {"bf16": False, "fp16": True}
+
+
+def default_learning_rate(model: torch.nn.Module) -> float:
+    """2e-5 for base-size encoders (>= 100M parameters), 5e-5 for small ones like MiniLM."""
+    parameters = sum(p.numel() for p in model.parameters())
+    return 2e-5 if parameters >= 100_000_000 else 5e-5
+
+
+def load_base(config: TrainConfig, data: TrainingData, resolved: ResolvedModel | None = None):
+    """Tokenizer and a classification model with a fresh head, labels named in its config."""
+    resolved = resolved or resolve_model(config.base_model)
+    tokenizer = AutoTokenizer.from_pretrained(resolved.path)
+    id2label = dict(enumerate(data.labels))
+    model = AutoModelForSequenceClassification.from_pretrained(
+        resolved.path, num_labels=len(data.labels), id2label=id2label, label2id={v: k for k, v in id2label.items()},
+        problem_type="multi_label_classification" if data.task == "multilabel" else "single_label_classification",
+        use_safetensors=True)
+    return tokenizer, model
+
+
+def build_classifier_trainer(config: TrainConfig, data: TrainingData, callbacks: list, output_dir: str,
+                             tokenizer=None, model=None) -> ClassifierTrainer:
+    """Build the Trainer for a classifier run (nothing is trained yet).
+
+    Args:
+        config: the run's recipe.
+        data: train/val/test splits.
+        callbacks: extra TrainerCallbacks (progress, STOP); early stopping is added from the config.
+        output_dir: where checkpoints go (the run's `checkpoints/`).
+        tokenizer, model: preloaded ones (tests pass tiny models); default from `config.base_model`.
+    """
+    if tokenizer is None or model is None:
+        tokenizer, model = load_base(config, data)
+    max_length = choose_max_length(config, tokenizer, data.train.frame["text"].tolist())
+    train_set = EncodedDataset(encode(tokenizer, data.train.frame["text"].tolist(), max_length),
+                               data.train.label_matrix(), data.task)
+    val_set = EncodedDataset(encode(tokenizer, data.val.frame["text"].tolist(), max_length),
+                             data.val.label_matrix(), data.task)
+    if config.gradient_checkpointing:
+        model.gradient_checkpointing_enable()
+    strategy = "steps" if config.eval_steps else "epoch"
+    args = TrainingArguments(
+        output_dir=output_dir, num_train_epochs=config.epochs, max_steps=config.max_steps,
+        per_device_train_batch_size=config.batch_size, per_device_eval_batch_size=config.eval_batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation,
+        learning_rate=config.learning_rate or default_learning_rate(model), weight_decay=config.weight_decay,
+        warmup_steps=config.warmup, max_grad_norm=config.max_grad_norm, lr_scheduler_type="linear",
+        eval_strategy=strategy, save_strategy=strategy, eval_steps=config.eval_steps, save_steps=config.eval_steps,
+        logging_steps=config.logging_steps, logging_first_step=True, save_total_limit=config.save_total_limit,
+        load_best_model_at_end=True, metric_for_best_model=BEST_METRIC, greater_is_better=True,
+        seed=config.seed, data_seed=config.seed, report_to="none", use_cpu=not torch.cuda.is_available(),
+        dataloader_num_workers=0, disable_tqdm=False,
+        **precision_flags(config))
+    callbacks = list(callbacks)
+    if config.early_stopping_patience:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
+    pos_weight, class_weight = loss_weights(config, data)
+    trainer = ClassifierTrainer(
+        model=model, args=args, train_dataset=train_set, eval_dataset=val_set, processing_class=tokenizer,
+        data_collator=PaddingCollator(tokenizer.pad_token_id or 0, data.task),
+        compute_metrics=make_compute_metrics(data.task, data.labels), callbacks=callbacks, task=data.task,
+        pos_weight=pos_weight, class_weight=class_weight, length_grouping=config.length_grouping)
+    trainer.max_length = max_length
+    return trainer
+
+
+def predict_probs(trainer: Trainer, texts: list[str], task: str) -> np.ndarray:
+    """Probabilities for `texts` in their order (sequential evaluation sampler)."""
+    dataset = EncodedDataset(encode(trainer.processing_class, texts, trainer.max_length), None, task)
+    output = trainer.predict(dataset)
+    return probabilities(output.predictions, task)

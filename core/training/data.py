@@ -1,0 +1,64 @@
+"""Turn a TrainConfig's data settings into train/val/test datasets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.config import TrainConfig
+from core.data import Dataset, PrepareOptions, SplitOptions, load_dataset, load_version, prepare_dataset
+from core.errors import ConfigError, DataError
+
+
+@dataclass
+class TrainingData:
+    """The splits a run trains, validates and tests on."""
+
+    train: Dataset
+    val: Dataset
+    test: Dataset | None
+    task: str
+    labels: list[str]
+    source: str
+
+
+def _load_file(config: TrainConfig, path: str) -> Dataset:
+    return load_dataset(path, kind=config.task, text_col=config.text_col, label_cols=config.label_cols,
+                        label_col=config.label_col)
+
+
+def load_training_data(config: TrainConfig) -> TrainingData:
+    """Load the data named by `config` (a version folder, one file to split, or explicit split files).
+
+    Raises:
+        DataError / ConfigError: unusable data, or a task that does not match the data.
+    """
+    if config.train_file:
+        if not config.val_file:
+            raise ConfigError("train_file is set but val_file is not. Fix: give a validation file too, "
+                              "or use `data` with one file to split.")
+        parts = {"train": _load_file(config, config.train_file), "val": _load_file(config, config.val_file)}
+        if config.test_file:
+            parts["test"] = _load_file(config, config.test_file)
+        source = config.train_file
+    elif config.data and (Path(config.data) / "dataset.json").exists():
+        parts, source = load_version(config.data), config.data
+    else:
+        dataset = _load_file(config, config.data)
+        split = SplitOptions(round(1 - config.val_fraction - config.test_fraction, 6), config.val_fraction,
+                             config.test_fraction, config.seed)
+        parts, source = prepare_dataset(dataset, PrepareOptions(split=split)).splits, config.data
+    train = parts["train"]
+    if train.kind not in ("multilabel", "multiclass"):
+        raise DataError(f"{source}: a {train.kind} dataset cannot train a classifier. "
+                        "Fix: use multilabel or multiclass data (pairs/triplets/qa are for SBERT runs).")
+    if config.task and config.task != train.kind:
+        raise ConfigError(f"task={config.task!r} but the data is {train.kind}. Fix: set task to {train.kind!r}.")
+    for name, part in parts.items():
+        if part.labels != train.labels:
+            raise DataError(f"the {name} split has labels {part.labels}, train has {train.labels}. "
+                            "Fix: use splits with the same label columns.")
+    test = parts.get("test")
+    if test is not None and test.frame.empty:
+        test = None
+    return TrainingData(train, parts["val"], test, train.kind, train.labels, str(source))

@@ -1,0 +1,190 @@
+"""The training job process: `python -m core.training.job RUN_DIR [--resume]`.
+
+Steps: 1 read config -> 2 wait for the device -> 3 load data -> 4 build trainer -> 5 train ->
+6 evaluate on validation and test -> 7 tune thresholds on validation -> 8 save model, metrics,
+thresholds and model card. status.json follows queued -> running -> succeeded | failed | stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+from core import runs
+from core.config import TrainConfig
+from core.errors import CoreError
+from core.fileio import write_json, write_text_atomic
+from core.inference import META_FILE
+from core.jobs import device_lock
+from core.training.data import TrainingData, load_training_data
+
+
+def _rank() -> int:
+    return int(os.environ.get("RANK", "0"))
+
+
+def _evaluate(probs: np.ndarray, data_part, task: str, labels: list[str], thresholds: dict | None) -> dict:
+    from core.evaluation.metrics import multiclass_metrics, multilabel_metrics
+
+    truth = data_part.label_matrix()
+    if task == "multilabel":
+        cut = np.array([thresholds[label] for label in labels]) if thresholds else 0.5
+        result = multilabel_metrics(probs, truth, labels, cut)
+    else:
+        result = multiclass_metrics(probs, truth, labels)
+    result["rows"] = len(truth)
+    return result
+
+
+def _truth_matrix(data_part, task: str, labels: list[str]) -> np.ndarray:
+    truth = data_part.label_matrix()
+    return truth if task == "multilabel" else np.eye(len(labels), dtype=np.int8)[truth]
+
+
+def finish(run_dir: Path, config: TrainConfig, data: TrainingData, predict, extra_metrics: dict) -> dict:
+    """Steps 6-8 shared by every model kind: evaluate, tune thresholds on validation, write the files."""
+    from core.evaluation.thresholds import tune_thresholds
+    from core.training.card import model_card
+
+    val_probs = predict(data.val.frame["text"].tolist())
+    tuned = tune_thresholds(val_probs, _truth_matrix(data.val, data.task, data.labels), data.labels, "max_f1",
+                            split="val")
+    metrics = {"task": data.task, "labels": data.labels, "model_kind": config.model_kind,
+               "rows": {"train": len(data.train.frame), "val": len(data.val.frame),
+                        "test": 0 if data.test is None else len(data.test.frame)},
+               "val": _evaluate(val_probs, data.val, data.task, data.labels, tuned["thresholds"]),
+               "val_at_0.5": _evaluate(val_probs, data.val, data.task, data.labels, None), **extra_metrics}
+    if data.test is not None:
+        test_probs = predict(data.test.frame["text"].tolist())
+        metrics["test"] = _evaluate(test_probs, data.test, data.task, data.labels, tuned["thresholds"])
+    write_json(run_dir / runs.METRICS, metrics)
+    write_json(run_dir / runs.THRESHOLDS, tuned)
+    write_text_atomic(run_dir / runs.CARD, model_card(config, metrics, tuned, data.source, data.labels))
+    return metrics
+
+
+def tfidf_baseline_metrics(data: TrainingData, seed: int) -> dict:
+    """Test (and validation) metrics of the TF-IDF baseline on the run's own splits."""
+    from core.training.tfidf import TfidfModel
+
+    started = time.perf_counter()
+    model = TfidfModel.fit(data, seed)
+    result = {"seconds": round(time.perf_counter() - started, 2),
+              "val": _evaluate(model.predict_proba(data.val.frame["text"].tolist()), data.val, data.task,
+                               data.labels, None)}
+    if data.test is not None:
+        result["test"] = _evaluate(model.predict_proba(data.test.frame["text"].tolist()), data.test, data.task,
+                                   data.labels, None)
+    return result
+
+
+def train_tfidf(run_dir: Path, config: TrainConfig, data: TrainingData) -> str:
+    from core.fileio import append_jsonl
+    from core.training.tfidf import TfidfModel
+
+    append_jsonl(run_dir / runs.PROGRESS, {"event": "start", "step": 0, "max_steps": 1, "time": 0})
+    started = time.perf_counter()
+    model = TfidfModel.fit(data, config.seed)
+    model.save(run_dir / runs.MODEL)
+    write_json(run_dir / runs.MODEL / META_FILE, {"model_kind": "tfidf", "task": data.task, "labels": data.labels,
+                                                   "max_length": 0})
+    finish(run_dir, config, data, model.predict_proba, {"train_seconds": round(time.perf_counter() - started, 2)})
+    append_jsonl(run_dir / runs.PROGRESS, {"event": "end", "step": 1, "max_steps": 1,
+                                           "time": round(time.perf_counter() - started, 2)})
+    return "succeeded"
+
+
+def last_checkpoint(run_dir: Path) -> Path | None:
+    """The newest `checkpoints/checkpoint-N` folder, if any."""
+    folders = [p for p in (run_dir / runs.CHECKPOINTS).glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
+    return max(folders, key=lambda p: int(p.name.split("-")[-1])) if folders else None
+
+
+def train_classifier(run_dir: Path, config: TrainConfig, data: TrainingData, resume: bool,
+                     tokenizer=None, model=None) -> str:
+    from core.training.callbacks import ProgressCallback, StopFileCallback
+    from core.training.classifier import build_classifier_trainer, predict_probs
+
+    stop = StopFileCallback(run_dir)
+    trainer = build_classifier_trainer(config, data, [ProgressCallback(run_dir), stop],
+                                       str(run_dir / runs.CHECKPOINTS), tokenizer=tokenizer, model=model)
+    checkpoint = last_checkpoint(run_dir) if resume else None
+    started = time.perf_counter()
+    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    train_seconds = round(time.perf_counter() - started, 2)
+    if stop.stopped:
+        return "stopped"
+    extra = {"train_seconds": train_seconds, "max_length": trainer.max_length,
+             "best_checkpoint": trainer.state.best_model_checkpoint, "global_step": trainer.state.global_step,
+             "best_val_macro_roc_auc": trainer.state.best_metric}
+    main_process = trainer.is_world_process_zero()
+    predict = lambda texts: predict_probs(trainer, texts, data.task)  # noqa: E731
+    if not main_process:  # other DDP ranks take part in the predictions, then leave the writing to rank 0
+        predict(data.val.frame["text"].tolist())
+        if data.test is not None:
+            predict(data.test.frame["text"].tolist())
+        return "succeeded"
+    trainer.save_model(str(run_dir / runs.MODEL))
+    # save_model also pickles TrainingArguments; runs load only safetensors/JSON, so drop the pickle.
+    (run_dir / runs.MODEL / "training_args.bin").unlink(missing_ok=True)
+    write_json(run_dir / runs.MODEL / META_FILE, {"model_kind": "classifier", "task": data.task,
+                                                   "labels": data.labels, "max_length": trainer.max_length})
+    extra["baseline_tfidf"] = tfidf_baseline_metrics(data, config.seed)
+    finish(run_dir, config, data, predict, extra)
+    return "succeeded"
+
+
+def run_job(run_dir: str | Path, resume: bool = False, tokenizer=None, model=None) -> str:
+    """Run (or resume) the training described by RUN_DIR/config.json; returns the final state.
+
+    Never raises for a training failure: the error is written to status.json as `failed`.
+    """
+    run_dir = Path(run_dir).resolve()
+    main_process = _rank() == 0
+    try:
+        config = TrainConfig.from_json(run_dir / runs.CONFIG)
+        if main_process:
+            (run_dir / runs.STOP).unlink(missing_ok=True)
+            runs.write_status(run_dir, "queued", pid=os.getpid(), error=None)
+        with device_lock(config, enabled=main_process and "LOCAL_RANK" not in os.environ):
+            if main_process:
+                runs.write_status(run_dir, "running", pid=os.getpid(), started_at=time.time(), finished_at=None,
+                                  resumed=resume)
+            data = load_training_data(config)
+            if (run_dir / runs.STOP).exists():  # stopped while it was queued
+                state = "stopped"
+            elif config.model_kind == "tfidf":
+                state = train_tfidf(run_dir, config, data) if main_process else "succeeded"
+            else:
+                state = train_classifier(run_dir, config, data, resume, tokenizer, model)
+        if main_process:
+            runs.write_status(run_dir, state, finished_at=time.time())
+            (run_dir / runs.STOP).unlink(missing_ok=True)
+        return state
+    except BaseException as exc:  # the job's top-level handler: any failure ends the run as `failed`
+        message = str(exc) if isinstance(exc, CoreError) else f"{type(exc).__name__}: {exc}"
+        traceback.print_exc()
+        if main_process:
+            runs.write_status(run_dir, "failed", error=message, finished_at=time.time())
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        return "failed"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m core.training.job")
+    parser.add_argument("run_dir")
+    parser.add_argument("--resume", action="store_true")
+    args = parser.parse_args(argv)
+    state = run_job(args.run_dir, resume=args.resume)
+    return 0 if state in ("succeeded", "stopped") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
