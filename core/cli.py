@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from core.errors import ConfigError, CoreError
+from core.errors import ConfigError, CoreError, DataError, JobError
 from core.fileio import to_json
 
 EXIT_USAGE = 2
@@ -99,6 +99,84 @@ def cmd_data_prepare(args) -> int:
     return 0
 
 
+_TRAIN_FLAGS = {"data": str, "base_model": str, "task": str, "model_kind": str, "epochs": float, "max_steps": int,
+                "batch_size": int, "learning_rate": float, "max_length": int, "eval_steps": int, "seed": int,
+                "run_name": str, "text_col": str, "label_col": str, "num_processes": int, "precision": str}
+
+
+def _train_config(args):
+    from core.config import TrainConfig
+
+    data = TrainConfig.from_json(args.config).to_dict() if args.config else {}
+    for name in _TRAIN_FLAGS:
+        value = getattr(args, name)
+        if value is not None:
+            data[name] = value
+    if args.label_cols:
+        data["label_cols"] = args.label_cols
+    return TrainConfig.from_dict(data)
+
+
+def cmd_train(args) -> int:
+    from core import jobs, runs
+
+    if args.resume:
+        run_dir = runs.run_path(args.resume)
+        state = runs.read_status(run_dir).get("state")
+        if state in runs.ACTIVE_STATES:
+            raise JobError(f"run {run_dir.name!r} is {state}; only stopped, failed or killed runs resume.")
+    else:
+        config = _train_config(args)
+        if config.model_kind != "tfidf":  # fail before creating a run folder when the model is unavailable
+            from core.models import resolve_model
+
+            resolve_model(config.base_model)
+        run_dir = runs.new_run_dir(config.run_name or f"{config.model_kind}-{Path(config.data or 'data').stem}")
+        config.to_json(run_dir / runs.CONFIG)
+    if args.detach:
+        process = jobs.launch(run_dir, resume=bool(args.resume))
+        print(f"launched pid {process.pid}; log: {run_dir / runs.LOG}", file=sys.stderr)
+        print(run_dir)
+        return 0
+    from core.training.job import run_job
+
+    state = run_job(run_dir, resume=bool(args.resume))
+    status = runs.read_status(run_dir)
+    if state == "failed":
+        print(f"error: training failed: {status.get('error')}", file=sys.stderr)
+    print(run_dir)
+    return 0 if state in ("succeeded", "stopped") else 1
+
+
+def cmd_score(args) -> int:
+    from core.inference import Scorer
+    from core.runs import run_path
+
+    texts = args.text or [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    if not texts:
+        raise ConfigError("no text to score. Fix: pass TEXT arguments or pipe lines on stdin.")
+    scorer = Scorer.from_run(run_path(args.run))
+    print(to_json([result.to_dict() for result in scorer.score(texts)]))
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from core.data import load_dataset
+    from core.inference import Scorer
+    from core.runs import run_path
+    from core.training.job import _evaluate
+
+    scorer = Scorer.from_run(run_path(args.run))
+    dataset = load_dataset(args.data, kind=scorer.task)
+    if dataset.labels != scorer.labels:
+        raise DataError(f"{args.data} has labels {dataset.labels}, the run predicts {scorer.labels}. "
+                        "Fix: evaluate on data with the run's labels.")
+    probs = scorer.predict_proba(dataset.frame["text"].tolist())
+    thresholds = scorer.thresholds if scorer.task == "multilabel" else None
+    print(to_json(_evaluate(probs, dataset, scorer.task, scorer.labels, thresholds)))
+    return 0
+
+
 def cmd_models(args) -> int:
     from dataclasses import asdict
 
@@ -144,6 +222,25 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.add_argument("--oversample-ratio", type=float, default=0.5)
     prepare.add_argument("--drop-labels", nargs="+", metavar="LABEL")
     prepare.set_defaults(func=cmd_data_prepare)
+
+    train = sub.add_parser("train", help="train a model (foreground with a progress bar, or --detach)")
+    train.add_argument("--config", help="TrainConfig JSON file (flags override its values)")
+    train.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped/failed/killed run from its checkpoint")
+    train.add_argument("--detach", action="store_true", help="launch as a background job and return")
+    for name, kind in _TRAIN_FLAGS.items():
+        train.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None)
+    train.add_argument("--label-cols", nargs="+", default=None)
+    train.set_defaults(func=cmd_train)
+
+    score = sub.add_parser("score", help="score texts with a run; JSON per text")
+    score.add_argument("--run", required=True, help="run folder name or path (inside the models folder)")
+    score.add_argument("text", nargs="*", help="texts (or lines on stdin)")
+    score.set_defaults(func=cmd_score)
+
+    evaluate = sub.add_parser("evaluate", help="metrics of a run on a labelled file")
+    evaluate.add_argument("--run", required=True)
+    evaluate.add_argument("--data", required=True)
+    evaluate.set_defaults(func=cmd_evaluate)
 
     sub.add_parser("models", help="list the base-model catalog").set_defaults(func=cmd_models)
     sub.add_parser("runs", help="list training runs").set_defaults(func=cmd_runs)

@@ -45,3 +45,36 @@ def jigsaw_file(name: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} not available")
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory) -> Path:
+    """Folder of a tiny random BERT (MiniLM tokenizer), usable as `base_model`."""
+    from tests.models_tiny import build_tiny_bert
+
+    return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
+
+
+@pytest.fixture(scope="session")
+def tiny_deberta(tmp_path_factory) -> Path:
+    """Folder of a tiny random DeBERTa-v2 with a SentencePiece tokenizer, usable as `base_model`."""
+    from tests.models_tiny import build_tiny_deberta
+
+    return build_tiny_deberta(tmp_path_factory.mktemp("tiny-deberta"))
+
+
+@pytest.fixture
+def make_run(isolated_dirs):
+    """make_run(**config) -> a new run folder with config.json written (defaults: sample data, few steps)."""
+    from core import runs
+    from core.config import TrainConfig
+
+    def _make(**overrides) -> Path:
+        values = {"data": str(ROOT / "data" / "sample.csv"), "max_steps": 6, "eval_steps": 3, "batch_size": 8,
+                  "logging_steps": 1, "early_stopping_patience": 0, **overrides}
+        config = TrainConfig.from_dict(values)
+        run_dir = runs.new_run_dir(overrides.get("run_name", "test"), isolated_dirs[0])
+        config.to_json(run_dir / runs.CONFIG)
+        return run_dir
+
+    return _make

@@ -169,7 +169,10 @@ def run_job(run_dir: str | Path, resume: bool = False, tokenizer=None, model=Non
         return state
     except BaseException as exc:  # the job's top-level handler: any failure ends the run as `failed`
         message = str(exc) if isinstance(exc, CoreError) else f"{type(exc).__name__}: {exc}"
-        traceback.print_exc()
+        if isinstance(exc, CoreError):  # a user-caused error: its message is the whole story
+            print(f"error: {message}", file=sys.stderr)
+        else:
+            traceback.print_exc()
         if main_process:
             runs.write_status(run_dir, "failed", error=message, finished_at=time.time())
         if isinstance(exc, KeyboardInterrupt):
