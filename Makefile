@@ -23,6 +23,7 @@ test-slow: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/dedup.py
+	$(PY) bench/train_throughput.py
 
 samples: $(STAMP)
 	$(PY) data/make_samples.py

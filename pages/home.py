@@ -48,3 +48,5 @@ with right:
 
 st.subheader("What to do next")
 st.page_link("pages/data.py", label="1. Load, inspect, clean and split a dataset", icon=":material/dataset:")
+st.page_link("pages/train.py", label="2. Train a model in the background and watch it learn",
+             icon=":material/model_training:")

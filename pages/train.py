@@ -1,0 +1,91 @@
+"""Train: launch a background training job and watch it live (re-attaches after refresh via ?run=)."""
+
+import time
+from pathlib import Path
+
+import streamlit as st
+
+from core import jobs, runs
+from core.errors import CoreError
+from core.models import resolve_model
+from ui import charts, forms
+
+st.title("Train")
+
+
+def launch(config) -> None:
+    if config.model_kind != "tfidf":
+        resolve_model(config.base_model)  # fail here, before a run folder exists
+    run_dir = runs.new_run_dir(config.run_name or f"{config.model_kind}-{Path(config.data).stem}")
+    config.to_json(run_dir / runs.CONFIG)
+    jobs.launch(run_dir)
+    st.query_params["run"] = run_dir.name
+
+
+def eta(events: list[dict]) -> str:
+    logs = [e for e in events if e.get("max_steps") and e.get("step")]
+    if not logs:
+        return ""
+    last = logs[-1]
+    left = (last["max_steps"] - last["step"]) * last["time"] / max(last["step"], 1)
+    return f" — about {left:.0f} s left" if left > 0 else ""
+
+
+@st.fragment(run_every=2)
+def monitor(run_dir: Path) -> None:
+    status = runs.read_status(run_dir)
+    events = runs.read_progress(run_dir)
+    state = status.get("state", "unknown")
+    st.subheader(f"`{run_dir.name}` — {state}")
+    if state == "queued":
+        st.info(f"Waiting for the device: {jobs.queue_position(run_dir)} job(s) ahead.")
+    if state == "failed":
+        st.error(f"Failed: {status.get('error')}")
+    progress = [e for e in events if e.get("max_steps")]
+    if progress:
+        last = progress[-1]
+        fraction = min(last.get("step", 0) / max(last["max_steps"], 1), 1.0)
+        st.progress(fraction, text=f"step {last.get('step', 0)} / {last['max_steps']}{eta(events)}")
+    left, right = st.columns(2)
+    left.plotly_chart(charts.loss_chart(events), key="loss")
+    right.plotly_chart(charts.auc_chart(events), key="auc")
+    buttons = st.columns(4)
+    if state in runs.ACTIVE_STATES and buttons[0].button("Stop", key="stop"):
+        jobs.stop(run_dir)
+        st.toast("Stop requested: the job saves a checkpoint and ends.")
+    if state in ("stopped", "failed") and buttons[1].button("Resume", key="resume"):
+        try:
+            jobs.launch(run_dir, resume=True)
+        except CoreError as exc:
+            st.error(str(exc))
+    if state == "succeeded":
+        metrics = runs.read_run(run_dir).metrics
+        test = (metrics.get("test") or metrics.get("val") or {})
+        st.success(f"Done. Test macro ROC-AUC {test.get('macro_roc_auc', float('nan')):.4f}"
+                   f" (TF-IDF baseline {(metrics.get('baseline_tfidf') or {}).get('test', {}).get('macro_roc_auc', float('nan')):.4f}).")
+    log = run_dir / runs.LOG
+    if log.exists():
+        with st.expander("Log (last lines)"):
+            st.code("\n".join(log.read_text(errors="replace").splitlines()[-25:]) or "(empty)", language=None)
+
+
+try:
+    config = forms.train_form()
+    if config is not None:
+        launch(config)
+except CoreError as exc:
+    st.error(str(exc))
+
+existing = [r.name for r in runs.list_runs()]
+selected = st.query_params.get("run")
+if existing:
+    index = existing.index(selected) if selected in existing else 0
+    choice = st.selectbox("Watch run", existing, index=index)
+    if choice != selected:
+        st.query_params["run"] = choice
+    try:
+        monitor(runs.run_path(choice))
+    except CoreError as exc:
+        st.error(str(exc))
+else:
+    st.info("No runs yet: fill in the form and start one. The TF-IDF baseline trains in seconds.")

@@ -1,0 +1,63 @@
+"""Widget groups that return config objects (basic and advanced views share one TrainConfig)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.config import TrainConfig
+from core.data import list_versions
+from core.models import CATALOG
+from core.paths import SAMPLE_MULTILABEL
+
+OTHER_MODEL = "Other (local folder or Hub id)…"
+
+
+def data_sources() -> dict[str, str]:
+    """Display name -> path for saved dataset versions and the bundled sample."""
+    sources = {f"{v['name']} ({v['kind']}, {v['rows'].get('train', '?')} train rows)": v["path"]
+               for v in list_versions() if v["kind"] in ("multilabel", "multiclass")}
+    sources["Bundled sample (split 70/15/15 on the fly)"] = str(SAMPLE_MULTILABEL)
+    return sources
+
+
+def train_form() -> TrainConfig | None:
+    """The Train form; returns a validated TrainConfig when submitted, else None (errors shown by caller)."""
+    with st.form("train"):
+        left, right = st.columns(2)
+        with left:
+            kind = st.radio("Model", ["classifier", "tfidf"], horizontal=True,
+                            format_func=lambda k: {"classifier": "Transformer classifier",
+                                                   "tfidf": "TF-IDF baseline (seconds)"}[k])
+            names = [f"{e.name} — {e.description}" for e in CATALOG] + [OTHER_MODEL]
+            picked = st.selectbox("Base model", names)
+            other = st.text_input("Local folder or Hub id (when 'Other')", "")
+            sources = data_sources()
+            data = sources[st.selectbox("Data", list(sources))]
+        with right:
+            epochs = st.number_input("Epochs", 0.1, 50.0, 3.0, 0.5)
+            max_steps = st.number_input("Max steps (0 = use epochs)", 0, 1_000_000, 0, 10)
+            batch_size = st.select_slider("Batch size", [4, 8, 16, 32, 64], 16)
+            run_name = st.text_input("Run name", "")
+        with st.expander("Advanced"):
+            a, b, c = st.columns(3)
+            learning_rate = a.number_input("Learning rate (0 = auto)", 0.0, 0.01, 0.0, 1e-5, format="%.6f")
+            max_length = a.number_input("Max length (0 = auto, 95th percentile)", 0, 512, 0, 8)
+            warmup = a.number_input("Warm-up fraction", 0.0, 0.5, 0.1, 0.01)
+            weight_decay = b.number_input("Weight decay", 0.0, 0.5, 0.01, 0.01)
+            eval_steps = b.number_input("Evaluate every N steps (0 = each epoch)", 0, 100_000, 0, 10)
+            patience = b.number_input("Early-stopping patience (0 = off)", 0, 20, 2)
+            precision = c.selectbox("Precision", ["auto", "fp32", "bf16", "fp16"])
+            weighting = c.selectbox("Class weighting", ["auto", "none", "balanced"])
+            grouping = c.checkbox("Length-grouped batches", True)
+            checkpointing = c.checkbox("Gradient checkpointing", False)
+            seed = c.number_input("Seed", 0, 2**31 - 1, 42)
+        if not st.form_submit_button("Start training", type="primary"):
+            return None
+    base_model = other.strip() if picked == OTHER_MODEL else picked.split(" — ")[0]
+    return TrainConfig(model_kind=kind, base_model=base_model or "minilm", data=data, epochs=float(epochs),
+                       max_steps=int(max_steps) or -1, batch_size=int(batch_size),
+                       learning_rate=float(learning_rate) or None, max_length=int(max_length) or None,
+                       warmup=float(warmup), weight_decay=float(weight_decay), eval_steps=int(eval_steps) or None,
+                       early_stopping_patience=int(patience), precision=precision, class_weighting=weighting,
+                       length_grouping=grouping, gradient_checkpointing=checkpointing, seed=int(seed),
+                       run_name=run_name.strip() or None)
