@@ -91,8 +91,14 @@ class LengthBucketSampler(torch.utils.data.Sampler):
             chunk = order[start:start + size]
             chunk = chunk[np.argsort(-self.lengths[chunk], kind="stable")]
             batches += [chunk[i:i + self.batch_size] for i in range(0, len(chunk), self.batch_size)]
-        for index in rng.permutation(len(batches)):
-            yield from batches[index].tolist()
+        # Shuffle whole batches, but keep a short final batch last: the DataLoader cuts the flat index stream
+        # every `batch_size`, so a short batch in the middle would misalign every batch after it.
+        full = [b for b in batches if len(b) == self.batch_size]
+        short = [b for b in batches if len(b) != self.batch_size]
+        for index in rng.permutation(len(full)):
+            yield from full[index].tolist()
+        for batch in short:
+            yield from batch.tolist()
 
 
 def weighted_loss(logits: torch.Tensor, labels: torch.Tensor, task: str, pos_weight: torch.Tensor | None,

@@ -90,3 +90,15 @@ def test_weighted_bce_equals_hand_computation():
     log_probs = torch.log_softmax(class_logits, dim=1)
     hand = -(weights[targets] * log_probs[[0, 1], targets]).sum() / weights[targets].sum()
     assert weighted_loss(class_logits, targets, "multiclass", None, weights).item() == pytest.approx(hand.item())
+
+
+def test_length_bucket_sampler_is_a_permutation_with_aligned_low_padding_batches():
+    from core.training.classifier import LengthBucketSampler
+
+    lengths = np.random.default_rng(0).integers(5, 129, 3000)
+    order = list(LengthBucketSampler(lengths, 32, seed=1))
+    assert sorted(order) == list(range(3000))
+    batches = [lengths[order[i:i + 32]] for i in range(0, len(order), 32)]
+    padding = 1 - sum(b.sum() for b in batches) / sum(b.max() * len(b) for b in batches)
+    assert padding < 0.05  # random order pads about 25% here
+    assert order != list(LengthBucketSampler(lengths, 32, seed=2))
