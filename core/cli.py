@@ -164,7 +164,7 @@ def cmd_evaluate(args) -> int:
     from core.data import load_dataset
     from core.inference import Scorer
     from core.runs import run_path
-    from core.training.job import _evaluate
+    from core.training.job import evaluate_probs
 
     scorer = Scorer.from_run(run_path(args.run))
     dataset = load_dataset(args.data, kind=scorer.task)
@@ -173,7 +173,7 @@ def cmd_evaluate(args) -> int:
                         "Fix: evaluate on data with the run's labels.")
     probs = scorer.predict_proba(dataset.frame["text"].tolist())
     thresholds = scorer.thresholds if scorer.task == "multilabel" else None
-    print(to_json(_evaluate(probs, dataset, scorer.task, scorer.labels, thresholds)))
+    print(to_json(evaluate_probs(probs, dataset, scorer.task, scorer.labels, thresholds)))
     return 0
 
 

@@ -106,7 +106,7 @@ def find_duplicates(dataset: Dataset, near_threshold: float | None = 0.9) -> Dup
     keys = _row_keys(dataset)
     codes = pd.factorize(keys)[0]
     exact_first = pd.Series(np.arange(n)).groupby(codes).transform("min").to_numpy()
-    left, right = np.flatnonzero(exact_first != np.arange(n)), None
+    left = np.flatnonzero(exact_first != np.arange(n))
     right = exact_first[left]
     exact_pairs = len(left)
     near_pairs = 0

@@ -220,8 +220,7 @@ def _infer_kind(frame, label_cols, label_col, roles, inference) -> str:
     if label_col:
         return "multiclass"
     for kind in ("qa", "triplets", "pairs"):
-        if set(ROLE_CANDIDATES[kind]) <= set(roles) or all(
-                roles.get(role) or _find(cols, cands) for role, cands in ROLE_CANDIDATES[kind].items()):
+        if all(roles.get(role) or _find(cols, cands) for role, cands in ROLE_CANDIDATES[kind].items()):
             inference.append(f"kind: {kind} (columns for {', '.join(ROLE_CANDIDATES[kind])} found)")
             return kind
     if DAVIDSON_COLUMNS <= set(cols):

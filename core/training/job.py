@@ -29,7 +29,8 @@ def _rank() -> int:
     return int(os.environ.get("RANK", "0"))
 
 
-def _evaluate(probs: np.ndarray, data_part, task: str, labels: list[str], thresholds: dict | None) -> dict:
+def evaluate_probs(probs: np.ndarray, data_part, task: str, labels: list[str], thresholds: dict | None) -> dict:
+    """Metrics of `probs` against a dataset's labels (multilabel decisions at `thresholds`, else 0.5)."""
     from core.evaluation.metrics import multiclass_metrics, multilabel_metrics
 
     truth = data_part.label_matrix()
@@ -58,11 +59,11 @@ def finish(run_dir: Path, config: TrainConfig, data: TrainingData, predict, extr
     metrics = {"task": data.task, "labels": data.labels, "model_kind": config.model_kind,
                "rows": {"train": len(data.train.frame), "val": len(data.val.frame),
                         "test": 0 if data.test is None else len(data.test.frame)},
-               "val": _evaluate(val_probs, data.val, data.task, data.labels, tuned["thresholds"]),
-               "val_at_0.5": _evaluate(val_probs, data.val, data.task, data.labels, None), **extra_metrics}
+               "val": evaluate_probs(val_probs, data.val, data.task, data.labels, tuned["thresholds"]),
+               "val_at_0.5": evaluate_probs(val_probs, data.val, data.task, data.labels, None), **extra_metrics}
     if data.test is not None:
         test_probs = predict(data.test.frame["text"].tolist())
-        metrics["test"] = _evaluate(test_probs, data.test, data.task, data.labels, tuned["thresholds"])
+        metrics["test"] = evaluate_probs(test_probs, data.test, data.task, data.labels, tuned["thresholds"])
     write_json(run_dir / runs.METRICS, metrics)
     write_json(run_dir / runs.THRESHOLDS, tuned)
     write_text_atomic(run_dir / runs.CARD, model_card(config, metrics, tuned, data.source, data.labels))
@@ -76,10 +77,10 @@ def tfidf_baseline_metrics(data: TrainingData, seed: int) -> dict:
     started = time.perf_counter()
     model = TfidfModel.fit(data, seed)
     result = {"seconds": round(time.perf_counter() - started, 2),
-              "val": _evaluate(model.predict_proba(data.val.frame["text"].tolist()), data.val, data.task,
+              "val": evaluate_probs(model.predict_proba(data.val.frame["text"].tolist()), data.val, data.task,
                                data.labels, None)}
     if data.test is not None:
-        result["test"] = _evaluate(model.predict_proba(data.test.frame["text"].tolist()), data.test, data.task,
+        result["test"] = evaluate_probs(model.predict_proba(data.test.frame["text"].tolist()), data.test, data.task,
                                    data.labels, None)
     return result
 
