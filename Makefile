@@ -24,6 +24,8 @@ test-slow: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/dedup.py
 	$(PY) bench/train_throughput.py
+	$(PY) bench/evaluate_slider.py
+	$(PY) bench/score_throughput.py
 
 samples: $(STAMP)
 	$(PY) data/make_samples.py

@@ -8,6 +8,9 @@ PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("pages/data.py", title="Data", icon=":material/dataset:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/runs.py", title="Runs", icon=":material/table_chart:"),
+    st.Page("pages/evaluate.py", title="Evaluate", icon=":material/tune:"),
+    st.Page("pages/score.py", title="Score", icon=":material/speed:"),
 ]
 
 st.navigation(PAGES).run()

@@ -2,21 +2,27 @@
 
 Load once, score many: texts are sorted by length and padded per batch, under `torch.inference_mode`;
 results are plain Python (probability per label, decisions under the run's thresholds, truncation).
+
+Backends for transformer runs: `exact` (the saved fp32 weights) and `int8` (dynamic int8 quantisation of
+the Linear layers, made at load time: about 2x faster on CPU, probabilities within ~0.01). A run's chosen
+backend is saved in `inference.json`, so pages and CLI score it the same way.
 """
 
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from core import runs
-from core.errors import ModelNotAvailable
-from core.fileio import read_json
+from core.errors import ConfigError
+from core.fileio import read_json, write_json
 
-META_FILE = "cleanspeech.json"
+META_FILE = runs.MODEL_META
+BACKENDS = ("exact", "int8")
 
 
 @dataclass
@@ -34,6 +40,34 @@ class ScoreResult:
                 "tokens": self.tokens, "truncated": self.truncated}
 
 
+def saved_backend(run_dir: str | Path) -> str:
+    """The run's chosen scoring backend (`exact` unless `inference.json` says otherwise)."""
+    backend = (read_json(Path(run_dir) / runs.INFERENCE, {}) or {}).get("backend", "exact")
+    return backend if backend in BACKENDS else "exact"
+
+
+def save_backend(run_dir: str | Path, backend: str) -> None:
+    """Make `backend` the run's default for every scorer (pages and CLI)."""
+    _check_backend(backend)
+    write_json(Path(run_dir) / runs.INFERENCE, {"backend": backend})
+
+
+def _check_backend(backend: str) -> None:
+    if backend not in BACKENDS:
+        raise ConfigError(f"backend={backend!r} is not known. Fix: use one of {BACKENDS}.")
+
+
+def quantize_int8(model):
+    """Dynamic int8 quantisation of every nn.Linear (weights int8, activations quantised per batch)."""
+    import torch
+
+    with warnings.catch_warnings():  # torch >= 2.10 points eager quantisation users to torchao; it still works
+        warnings.simplefilter("ignore")
+        from torch.ao.quantization import quantize_dynamic
+
+        return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+
 @dataclass
 class Scorer:
     """A loaded run that scores texts. Build it with `Scorer.from_run`."""
@@ -47,55 +81,72 @@ class Scorer:
     model: object
     tokenizer: object = None
     device: str = "cpu"
+    backend: str = "exact"
     last_seconds: float = field(default=0.0)
 
     @classmethod
-    def from_run(cls, run_dir: str | Path, device: str | None = None) -> "Scorer":
+    def from_run(cls, run_dir: str | Path, device: str | None = None, backend: str | None = None) -> "Scorer":
         """Load the run's model, labels, max length and saved thresholds.
+
+        Args:
+            backend: `exact` | `int8` (CPU only); None = the run's saved choice.
 
         Raises:
             ModelNotAvailable: the run has no saved model yet (still training, failed or stopped).
+            ConfigError: an unknown backend.
         """
         run_dir = Path(run_dir)
+        meta = runs.read_model_meta(run_dir)
         model_dir = run_dir / runs.MODEL
-        meta = read_json(model_dir / META_FILE)
-        if meta is None:
-            raise ModelNotAvailable(f"Run {run_dir.name!r} has no saved model (state: "
-                                    f"{runs.read_status(run_dir).get('state', 'unknown')}). "
-                                    "Fix: pick a succeeded run, or wait for this one to finish.")
-        thresholds = (read_json(run_dir / runs.THRESHOLDS, {}) or {}).get("thresholds", {})
-        thresholds = {label: float(thresholds.get(label, 0.5)) for label in meta["labels"]}
+        thresholds = runs.read_thresholds(run_dir, meta["labels"])
+        backend = backend or saved_backend(run_dir)
+        _check_backend(backend)
         if meta["model_kind"] == "tfidf":
             from core.training.tfidf import TfidfModel
 
-            return cls(run_dir, "tfidf", meta["task"], meta["labels"], thresholds, 0, TfidfModel.load(model_dir))
+            scorer = cls(run_dir, "tfidf", meta["task"], meta["labels"], thresholds, 0, TfidfModel.load(model_dir),
+                         backend="exact")
+            scorer.predict_proba(["warm-up"])
+            return scorer
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        model = AutoModelForSequenceClassification.from_pretrained(model_dir, use_safetensors=True).to(device).eval()
-        return cls(run_dir, meta["model_kind"], meta["task"], meta["labels"], thresholds, int(meta["max_length"]),
-                   model, tokenizer, device)
+        model = AutoModelForSequenceClassification.from_pretrained(model_dir, use_safetensors=True).eval()
+        if backend == "int8":
+            if device != "cpu":
+                raise ConfigError(f"backend='int8' runs on CPU only, not {device!r}. Fix: use backend 'exact'.")
+            model = quantize_int8(model)
+        scorer = cls(run_dir, meta["model_kind"], meta["task"], meta["labels"], thresholds, int(meta["max_length"]),
+                     model.to(device), tokenizer, device, backend)
+        scorer.predict_proba(["warm-up"])  # the first forward pays one-off kernel set-up; not the user's first text
+        return scorer
+
+    def reload_thresholds(self) -> None:
+        """Re-read `thresholds.json` (after the Evaluate page saved new ones)."""
+        self.thresholds = runs.read_thresholds(self.run_dir, self.labels)
 
     def predict_proba(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         """(len(texts), labels) probabilities, in the order of `texts`."""
-        texts = [str(t) for t in texts]
+        return self._probs([str(t) for t in texts], batch_size)[0]
+
+    def _probs(self, texts: list[str], batch_size: int) -> tuple[np.ndarray, np.ndarray]:
         started = time.perf_counter()
         if self.model_kind == "tfidf":
-            probs = self.model.predict_proba(texts)
+            probs, lengths = self.model.predict_proba(texts), np.array([len(t.split()) for t in texts], dtype=int)
         else:
-            probs = self._transformer_probs(texts, batch_size)[0]
+            probs, lengths = self._transformer_probs(texts, batch_size)
         self.last_seconds = time.perf_counter() - started
-        return probs
+        return probs, lengths
 
     def _transformer_probs(self, texts: list[str], batch_size: int) -> tuple[np.ndarray, np.ndarray]:
         import torch
 
-        from core.training.classifier import probabilities
+        from core.evaluation.metrics import probabilities
 
         encoded = self.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
-        lengths = np.array([len(ids) for ids in encoded])
+        lengths = np.array([len(ids) for ids in encoded], dtype=int)
         order = np.argsort(-lengths, kind="stable")  # longest first: similar lengths share a batch
         pad = self.tokenizer.pad_token_id or 0
         logits = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
@@ -118,10 +169,7 @@ class Scorer:
     def score(self, texts: list[str], batch_size: int = 32) -> list[ScoreResult]:
         """Score texts: probabilities, flagged labels (>= threshold), token counts and truncation."""
         texts = [str(t) for t in texts]
-        if self.model_kind == "tfidf":
-            probs, lengths = self.model.predict_proba(texts), np.array([len(t.split()) for t in texts])
-        else:
-            probs, lengths = self._transformer_probs(texts, batch_size)
+        probs, lengths = self._probs(texts, batch_size)
         results = []
         for text, row, length in zip(texts, probs, lengths):
             values = {label: float(p) for label, p in zip(self.labels, row)}

@@ -25,6 +25,9 @@ METRICS = "metrics.json"
 THRESHOLDS = "thresholds.json"
 CARD = "README.md"
 STOP = "STOP"
+PREDICTIONS = "predictions"  # val/test predictions of the saved model (parquet), for evaluation
+INFERENCE = "inference.json"  # the run's chosen scoring backend (exact | int8)
+MODEL_META = "cleanspeech.json"  # inside model/: model kind, task, labels, max length
 
 STATES = ("queued", "running", "succeeded", "failed", "stopped")
 ACTIVE_STATES = ("queued", "running")
@@ -124,6 +127,71 @@ def read_run(run_dir: Path) -> RunInfo:
     status = read_status(run_dir)
     return RunInfo(run_dir.name, run_dir, status.get("state", "unknown"), read_json(run_dir / CONFIG, {}) or {},
                    status, read_json(run_dir / METRICS, {}) or {})
+
+
+def read_model_meta(run_dir: Path) -> dict:
+    """model/cleanspeech.json: what the saved model is (kind, task, labels, max_length).
+
+    Raises:
+        ModelNotAvailable: the run has no saved model yet (still training, failed or stopped).
+    """
+    run_dir = Path(run_dir)
+    meta = read_json(run_dir / MODEL / MODEL_META)
+    if meta is None:
+        raise ModelNotAvailable(f"Run {run_dir.name!r} has no saved model (state: "
+                                f"{read_status(run_dir).get('state', 'unknown')}). "
+                                "Fix: pick a succeeded run, or wait for this one to finish.")
+    return meta
+
+
+def read_thresholds(run_dir: Path, labels: list[str]) -> dict[str, float]:
+    """The saved per-label thresholds (0.5 for a label without one)."""
+    saved = (read_json(Path(run_dir) / THRESHOLDS, {}) or {}).get("thresholds", {})
+    return {label: float(saved.get(label, 0.5)) for label in labels}
+
+
+def has_model(run_dir: Path) -> bool:
+    return (Path(run_dir) / MODEL / MODEL_META).exists()
+
+
+def delete_run(run_dir: Path, root: Path | None = None) -> None:
+    """Delete a run folder that is not queued or running.
+
+    Raises:
+        ConfigError: the path is outside the models folder.
+        JobError: the run is still active (stop it first).
+    """
+    import shutil
+
+    from core.errors import JobError
+
+    root = Path(root).resolve() if root is not None else models_dir().resolve()
+    path = run_path(run_dir, root)
+    if path.parent != root or not (path / CONFIG).exists():
+        from core.errors import ConfigError
+
+        raise ConfigError(f"{str(run_dir)!r} is not a run folder of {root}. Fix: pick a run from the Runs page.")
+    if read_status(path).get("state") in ACTIVE_STATES:
+        raise JobError(f"run {path.name!r} is still {read_status(path)['state']}. Fix: stop it first.")
+    shutil.rmtree(path)
+
+
+def summary(info: RunInfo) -> dict:
+    """One row of the runs table: state, kind, base model, data, duration and headline metrics."""
+    status, metrics, config = info.status, info.metrics, info.config
+    started, finished = status.get("started_at"), status.get("finished_at")
+    if started and (finished or info.state in ACTIVE_STATES):
+        duration = (finished or time.time()) - started
+    else:
+        duration = None
+    val, test = metrics.get("val") or {}, metrics.get("test") or {}
+    return {"run": info.name, "state": info.state, "kind": info.model_kind,
+            "base model": "" if info.model_kind == "tfidf" else info.base_model,
+            "data": config.get("data") or config.get("train_file") or "",
+            "duration s": None if duration is None else round(duration, 1),
+            "best val macro ROC-AUC": metrics.get("best_val_macro_roc_auc") or val.get("macro_roc_auc"),
+            "test macro ROC-AUC": test.get("macro_roc_auc"), "test macro F1": test.get("macro_f1"),
+            "test macro PR-AUC": test.get("macro_pr_auc")}
 
 
 def list_runs(root: Path | None = None) -> list[RunInfo]:

@@ -50,3 +50,7 @@ st.subheader("What to do next")
 st.page_link("pages/data.py", label="1. Load, inspect, clean and split a dataset", icon=":material/dataset:")
 st.page_link("pages/train.py", label="2. Train a model in the background and watch it learn",
              icon=":material/model_training:")
+st.page_link("pages/runs.py", label="3. Compare runs", icon=":material/table_chart:")
+st.page_link("pages/evaluate.py", label="4. Tune a threshold per label on validation", icon=":material/tune:")
+st.page_link("pages/score.py", label="5. Score pasted comments or a whole file (a demo model is trained "
+             "on first use if you have none)", icon=":material/speed:")

@@ -78,3 +78,37 @@ def make_run(isolated_dirs):
         return run_dir
 
     return _make
+
+
+@pytest.fixture
+def tfidf_run(make_run):
+    """A finished tfidf run on the bundled sample (trained in-process, about a second)."""
+    from core.training.job import run_job
+
+    run_dir = make_run(model_kind="tfidf", run_name="tfidf")
+    assert run_job(run_dir) == "succeeded"
+    return run_dir
+
+
+@pytest.fixture(scope="session")
+def bert_run_template(tmp_path_factory, tiny_bert) -> Path:
+    """A finished tiny-BERT run, trained once per session; copy it with `bert_run`."""
+    from core import runs
+    from core.config import TrainConfig
+    from core.training.job import run_job
+
+    root = tmp_path_factory.mktemp("bert-run")
+    config = TrainConfig(data=str(ROOT / "data" / "sample.csv"), base_model=str(tiny_bert), max_steps=8,
+                         batch_size=16, eval_steps=8, learning_rate=1e-3, early_stopping_patience=0)
+    run_dir = runs.new_run_dir("tiny-bert", root)
+    config.to_json(run_dir / runs.CONFIG)
+    assert run_job(run_dir) == "succeeded", (run_dir / runs.STATUS).read_text()
+    return run_dir
+
+
+@pytest.fixture
+def bert_run(bert_run_template, isolated_dirs) -> Path:
+    """A private copy of the session's tiny-BERT run inside this test's models folder."""
+    import shutil
+
+    return Path(shutil.copytree(bert_run_template, isolated_dirs[0] / bert_run_template.name))

@@ -1,6 +1,7 @@
 """Real-browser test: the running app in headless Debian Chromium, driven by Playwright."""
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -76,3 +77,25 @@ def test_home_and_data_pages_render_in_a_real_browser(server, page):
     page.get_by_test_id("stMetricValue").first.wait_for()
     assert page.get_by_test_id("stMetricValue").first.inner_text() == "777"
     page.screenshot(path=str(ARTIFACTS / "data.png"), full_page=True)
+
+
+def test_score_page_scores_a_pasted_comment_in_a_real_browser(server, page):
+    """First visit trains the demo model; a pasted comment gets probabilities; HTML in it stays text."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(f"{server}/score")
+    page.get_by_role("heading", name="Score").wait_for()
+    comment = 'you are a stupid idiot <img src=x onerror="alert(1)">'
+    box = page.get_by_label("Comment(s)")
+    box.wait_for(timeout=120_000)  # the demo model trains first (seconds)
+    box.fill(comment)
+    page.get_by_role("button", name="Score").click()
+    page.get_by_text("Scored 1 text(s) in").wait_for()
+    page.get_by_test_id("stText").get_by_text(comment, exact=True).wait_for()  # shown as text, not as an element
+    assert page.locator("img[src='x']").count() == 0 and not dialogs
+    verdict = page.get_by_text(re.compile(r"^(Flagged: \w+|Not flagged)"))
+    verdict.first.wait_for()
+    assert verdict.count() == 1
+    page.locator(".js-plotly-plot").first.wait_for()
+    page.screenshot(path=str(ARTIFACTS / "score.png"), full_page=True)

@@ -26,3 +26,51 @@ def tokenizer(model_name: str):
     from core.models import load_tokenizer
 
     return load_tokenizer(model_name)
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=6)
+def scorer(run_dir: str, backend: str):
+    """A run's Scorer, loaded once per (run folder, backend) and shared by pages."""
+    from core.inference import Scorer
+
+    return Scorer.from_run(run_dir, backend=backend)
+
+
+def _stamp(path) -> float:
+    from pathlib import Path
+
+    path = Path(path)
+    return path.stat().st_mtime if path.exists() else 0.0
+
+
+def split_predictions(run_dir: str, split: str):
+    """A run's saved predictions on a split (re-read when the file changes)."""
+    from core.evaluation.predictions import predictions_path
+
+    return _split_predictions(run_dir, split, _stamp(predictions_path(run_dir, split)))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _split_predictions(run_dir: str, split: str, stamp: float):
+    from core.evaluation.predictions import load_predictions
+
+    return load_predictions(run_dir, split, scorer_factory=lambda: scorer(run_dir, "exact"))
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def threshold_curves(key: str, _predictions) -> dict:
+    """Per-label threshold curves of a predictions object, built once per `key` (sliders then cost O(log n))."""
+    from core.evaluation.thresholds import threshold_curve
+
+    return {label: threshold_curve(_predictions.truth[:, i], _predictions.probs[:, i])
+            for i, label in enumerate(_predictions.labels)}
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def curve_points(key: str, label: str, _predictions) -> dict:
+    """ROC and PR points of one label (thinned for plotting), once per `key`."""
+    from core.evaluation.curves import pr_points, roc_points
+
+    i = _predictions.labels.index(label)
+    return {"roc": roc_points(_predictions.truth[:, i], _predictions.probs[:, i]),
+            "pr": pr_points(_predictions.truth[:, i], _predictions.probs[:, i])}

@@ -60,3 +60,68 @@ def auc_chart(events: list[dict]) -> go.Figure:
                        line=dict(width=3, color="black"))
     figure.update_layout(xaxis_title="step", yaxis_title="validation ROC-AUC", height=320, margin=dict(t=30, b=10))
     return figure
+
+
+def probability_bars(probabilities: dict[str, float], thresholds: dict[str, float]) -> go.Figure:
+    """Horizontal bars per label (red when flagged) with each label's threshold as a black tick."""
+    labels = list(probabilities)
+    values = [probabilities[label] for label in labels]
+    colours = ["#d62728" if probabilities[label] >= thresholds.get(label, 0.5) else "#1f77b4" for label in labels]
+    figure = go.Figure(go.Bar(x=values, y=labels, orientation="h", marker_color=colours, name="probability",
+                              text=[f"{v:.3f}" for v in values], textposition="outside", cliponaxis=False))
+    figure.add_scatter(x=[thresholds.get(label, 0.5) for label in labels], y=labels, mode="markers",
+                       marker=dict(symbol="line-ns-open", size=22, color="black", line=dict(width=3)),
+                       name="threshold")
+    figure.update_layout(xaxis=dict(range=[0, 1.08], title="probability"), yaxis=dict(autorange="reversed"),
+                         height=60 + 32 * len(labels), margin=dict(t=10, b=10, l=10, r=10), showlegend=False)
+    return figure
+
+
+def roc_chart(curves: dict[str, dict], point: dict | None = None) -> go.Figure:
+    """ROC curves (one per name: label or run), with the operating point at the current threshold."""
+    figure = go.Figure()
+    figure.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(dash="dot", color="grey"), showlegend=False)
+    for name, points in curves.items():
+        figure.add_scatter(x=points["fpr"], y=points["tpr"], mode="lines", name=name)
+    if point is not None:
+        figure.add_scatter(x=[point["fpr"]], y=[point["tpr"]], mode="markers", name=f"threshold {point['threshold']:.2f}",
+                           marker=dict(size=12, color="black", symbol="x"))
+    figure.update_layout(xaxis_title="false positive rate", yaxis_title="true positive rate", height=330,
+                         margin=dict(t=30, b=10), xaxis_range=[0, 1], yaxis_range=[0, 1.02])
+    return figure
+
+
+def pr_chart(curves: dict[str, dict], point: dict | None = None) -> go.Figure:
+    """Precision-recall curves, with the operating point at the current threshold."""
+    figure = go.Figure()
+    for name, points in curves.items():
+        figure.add_scatter(x=points["recall"], y=points["precision"], mode="lines", name=name)
+    if point is not None:
+        figure.add_scatter(x=[point["recall"]], y=[point["precision"]], mode="markers",
+                           name=f"threshold {point['threshold']:.2f}", marker=dict(size=12, color="black", symbol="x"))
+    figure.update_layout(xaxis_title="recall", yaxis_title="precision", height=330, margin=dict(t=30, b=10),
+                         xaxis_range=[0, 1], yaxis_range=[0, 1.02])
+    return figure
+
+
+def confusion_chart(matrix: list[list[int]], names: list[str], title: str = "") -> go.Figure:
+    """A confusion matrix heatmap: rows = truth, columns = prediction."""
+    figure = go.Figure(go.Heatmap(z=matrix, x=[f"pred {n}" for n in names], y=[f"true {n}" for n in names],
+                                  colorscale="Blues", text=matrix, texttemplate="%{text}", showscale=False))
+    figure.update_layout(title=title, height=120 + 40 * len(names), margin=dict(t=40 if title else 10, b=10),
+                         yaxis=dict(autorange="reversed"))
+    return figure
+
+
+def compare_loss_chart(events_by_run: dict[str, list[dict]]) -> go.Figure:
+    """Training loss (lines) and validation loss (dashed) of several runs on one chart."""
+    figure = go.Figure()
+    for name, events in events_by_run.items():
+        train = [e for e in events if e.get("event") == "log" and "loss" in e]
+        evals = [e for e in events if e.get("event") == "eval" and "loss" in e]
+        figure.add_scatter(x=[e["step"] for e in train], y=[e["loss"] for e in train], mode="lines",
+                           name=f"{name} train")
+        figure.add_scatter(x=[e["step"] for e in evals], y=[e["loss"] for e in evals], mode="lines+markers",
+                           line=dict(dash="dash"), name=f"{name} val")
+    figure.update_layout(xaxis_title="step", yaxis_title="loss", height=340, margin=dict(t=30, b=10))
+    return figure

@@ -6,6 +6,15 @@ import numpy as np
 from scipy.stats import rankdata
 
 
+def probabilities(logits: np.ndarray, task: str) -> np.ndarray:
+    """Sigmoid per label (multilabel) or softmax over classes (multiclass)."""
+    logits = np.asarray(logits, dtype=np.float64)
+    if task == "multilabel":
+        return 1.0 / (1.0 + np.exp(-logits))
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
 def roc_auc(y_true: np.ndarray, scores: np.ndarray) -> float | None:
     """Area under the ROC curve (Mann-Whitney U with tie correction); None when only one class is present."""
     y_true = np.asarray(y_true).astype(bool)
@@ -92,3 +101,10 @@ def flatten_for_trainer(metrics: dict) -> dict[str, float]:
             if values.get(key) is not None:
                 flat[f"{key}/{label}"] = values[key]
     return flat
+
+
+def confusion_matrix(truth: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
+    """(classes, classes) counts: rows = true class, columns = predicted class."""
+    matrix = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(matrix, (np.asarray(truth, dtype=np.int64), np.asarray(predicted, dtype=np.int64)), 1)
+    return matrix

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-METHODS = ("max_f1", "target_precision", "target_recall", "fixed")
+METHODS = ("max_f1", "target_precision", "target_recall", "manual")
 
 
 @dataclass
@@ -78,6 +78,26 @@ def threshold_for_recall(curve: ThresholdCurve, target: float) -> float:
     return float(curve.thresholds[ok[0]]) if len(ok) else float(curve.thresholds[-1])
 
 
+def choose_threshold(curve: ThresholdCurve, method: str, target: float | None = None) -> float:
+    """One label's threshold by `method`: max_f1 | target_precision | target_recall."""
+    if method == "max_f1":
+        return best_f1_threshold(curve)
+    if method in ("target_precision", "target_recall"):
+        if target is None or not 0 < float(target) <= 1:
+            raise ValueError(f"method {method!r} needs a target in (0, 1], got {target!r}")
+        finder = threshold_for_precision if method == "target_precision" else threshold_for_recall
+        return finder(curve, float(target))
+    raise ValueError(f"unknown threshold method {method!r}; use one of {METHODS[:3]}")
+
+
+def describe_thresholds(curves: dict[str, ThresholdCurve], thresholds: dict[str, float], method: str,
+                        split: str, target: float | None = None) -> dict:
+    """The `thresholds.json` payload: values, how and on which split they were chosen, metrics there."""
+    return {"thresholds": {name: float(value) for name, value in thresholds.items()}, "method": method,
+            "target": target, "split": split, "tuned_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "metrics": {name: metrics_at(curves[name], value) for name, value in thresholds.items()}}
+
+
 def tune_thresholds(probs: np.ndarray, labels: np.ndarray, names: list[str], method: str = "max_f1",
                     target: float | None = None, split: str = "val") -> dict:
     """Choose one threshold per label on `split` and describe how (the `thresholds.json` payload).
@@ -87,18 +107,16 @@ def tune_thresholds(probs: np.ndarray, labels: np.ndarray, names: list[str], met
         method: max_f1 | target_precision | target_recall.
         target: the precision/recall target for the target_* methods.
     """
-    chosen, at = {}, {}
-    for i, name in enumerate(names):
-        curve = threshold_curve(labels[:, i], probs[:, i])
-        if method == "max_f1":
-            value = best_f1_threshold(curve)
-        elif method == "target_precision":
-            value = threshold_for_precision(curve, float(target))
-        elif method == "target_recall":
-            value = threshold_for_recall(curve, float(target))
-        else:
-            raise ValueError(f"unknown threshold method {method!r}")
-        chosen[name] = value
-        at[name] = metrics_at(curve, value)
-    return {"thresholds": chosen, "method": method, "target": target, "split": split,
-            "tuned_at": time.strftime("%Y-%m-%dT%H:%M:%S"), "metrics": at}
+    curves = {name: threshold_curve(labels[:, i], probs[:, i]) for i, name in enumerate(names)}
+    chosen = {name: choose_threshold(curve, method, target) for name, curve in curves.items()}
+    return describe_thresholds(curves, chosen, method, split, target)
+
+
+def save_thresholds(run_dir, payload: dict) -> None:
+    """Write a run's `thresholds.json` (atomic); Score, Explain and Rewrite read it."""
+    from pathlib import Path
+
+    from core.fileio import write_json
+    from core.runs import THRESHOLDS
+
+    write_json(Path(run_dir) / THRESHOLDS, payload)

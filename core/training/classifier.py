@@ -17,7 +17,7 @@ from transformers import (AutoModelForSequenceClassification, AutoTokenizer, Ear
                           TrainingArguments)
 
 from core.config import TrainConfig
-from core.evaluation.metrics import flatten_for_trainer, multiclass_metrics, multilabel_metrics
+from core.evaluation.metrics import flatten_for_trainer, multiclass_metrics, multilabel_metrics, probabilities
 from core.models import ResolvedModel, resolve_model
 from core.training.data import TrainingData
 
@@ -159,15 +159,6 @@ class ClassifierTrainer(Trainer):
         if self.args.world_size <= 1:
             return SequentialSampler(eval_dataset)
         return super()._get_eval_sampler(eval_dataset)
-
-
-def probabilities(logits: np.ndarray, task: str) -> np.ndarray:
-    """Sigmoid per label (multilabel) or softmax over classes (multiclass)."""
-    logits = np.asarray(logits, dtype=np.float64)
-    if task == "multilabel":
-        return 1.0 / (1.0 + np.exp(-logits))
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
 
 
 def make_compute_metrics(task: str, names: list[str]):

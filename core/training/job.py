@@ -43,18 +43,21 @@ def evaluate_probs(probs: np.ndarray, data_part, task: str, labels: list[str], t
     return result
 
 
-def _truth_matrix(data_part, task: str, labels: list[str]) -> np.ndarray:
-    truth = data_part.label_matrix()
-    return truth if task == "multilabel" else np.eye(len(labels), dtype=np.int8)[truth]
-
-
 def finish(run_dir: Path, config: TrainConfig, data: TrainingData, predict, extra_metrics: dict) -> dict:
     """Steps 6-8 shared by every model kind: evaluate, tune thresholds on validation, write the files."""
-    from core.evaluation.thresholds import tune_thresholds
+    from core.evaluation.predictions import SplitPredictions, save_predictions, truth_matrix
+    from core.evaluation.thresholds import save_thresholds, tune_thresholds
     from core.training.card import model_card
 
-    val_probs = predict(data.val.frame["text"].tolist())
-    tuned = tune_thresholds(val_probs, _truth_matrix(data.val, data.task, data.labels), data.labels, "max_f1",
+    def predict_and_save(split: str, part) -> np.ndarray:
+        texts = part.frame["text"].astype(str).tolist()
+        probs = np.asarray(predict(texts), dtype=np.float32)
+        save_predictions(run_dir, SplitPredictions(split, data.task, data.labels, texts,
+                                                   truth_matrix(part, data.task, data.labels), probs))
+        return probs
+
+    val_probs = predict_and_save("val", data.val)
+    tuned = tune_thresholds(val_probs, truth_matrix(data.val, data.task, data.labels), data.labels, "max_f1",
                             split="val")
     metrics = {"task": data.task, "labels": data.labels, "model_kind": config.model_kind,
                "rows": {"train": len(data.train.frame), "val": len(data.val.frame),
@@ -62,10 +65,10 @@ def finish(run_dir: Path, config: TrainConfig, data: TrainingData, predict, extr
                "val": evaluate_probs(val_probs, data.val, data.task, data.labels, tuned["thresholds"]),
                "val_at_0.5": evaluate_probs(val_probs, data.val, data.task, data.labels, None), **extra_metrics}
     if data.test is not None:
-        test_probs = predict(data.test.frame["text"].tolist())
+        test_probs = predict_and_save("test", data.test)
         metrics["test"] = evaluate_probs(test_probs, data.test, data.task, data.labels, tuned["thresholds"])
     write_json(run_dir / runs.METRICS, metrics)
-    write_json(run_dir / runs.THRESHOLDS, tuned)
+    save_thresholds(run_dir, tuned)
     write_text_atomic(run_dir / runs.CARD, model_card(config, metrics, tuned, data.source, data.labels))
     return metrics
 

@@ -61,7 +61,7 @@ class TfidfModel:
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         """Per-label sigmoid (multilabel) or class softmax (multiclass) probabilities."""
-        from core.training.classifier import probabilities
+        from core.evaluation.metrics import probabilities
 
         return probabilities(self.logits(texts), self.task)
 

@@ -1,0 +1,118 @@
+"""Benchmark: batch scoring and single-comment latency, our Scorer vs `transformers.pipeline`, in one run.
+
+A bundled-MiniLM classifier run (default: the newest succeeded `classifier` run in the models folder)
+scores 1,000 texts of ../shared/data/jigsaw/test.csv:
+  baseline: pipeline("text-classification", top_k=None) at batch sizes 1, 8 and 32 (its best counts)
+  ours exact: Scorer (length-sorted batches, per-batch padding, inference_mode), fp32
+  ours int8: the same with dynamic int8 quantisation of the Linear layers
+Prints texts/s and ratios, max |delta p| against the pipeline / exact path, the macro ROC-AUC change of int8
+on the whole test file, and the warm p50 latency of one ~30-token comment.
+
+Run: .venv/bin/python bench/score_throughput.py [RUN_DIR] [N]
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import numpy as np  # noqa: E402
+
+from core import runs  # noqa: E402
+from core.data import load_dataset  # noqa: E402
+from core.evaluation.metrics import multilabel_metrics  # noqa: E402
+from core.inference import Scorer  # noqa: E402
+
+JIGSAW_TEST = ROOT.parent / "shared" / "data" / "jigsaw" / "test.csv"
+COMMENT = "You are a complete idiot and everyone on this talk page knows it, stop editing my article now."
+
+
+def newest_classifier_run() -> Path:
+    for info in runs.list_runs():
+        if info.model_kind == "classifier" and runs.has_model(info.path):
+            return info.path
+    sys.exit("no classifier run with a saved model: train one first (see bench/RESULTS.md)")
+
+
+def timed(fn, repeats: int = 2) -> tuple[float, object]:
+    """Best wall time of `repeats` calls, and the last result."""
+    best, result = float("inf"), None
+    for _ in range(repeats):
+        started = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - started)
+    return best, result
+
+
+def pipeline_probs(run_dir: Path, texts: list[str], labels: list[str], max_length: int, batch: int) -> np.ndarray:
+    from transformers import pipeline
+
+    classify = pipeline("text-classification", model=str(run_dir / runs.MODEL), top_k=None, device="cpu",
+                        function_to_apply="sigmoid")
+    out = classify(texts, batch_size=batch, truncation=True, max_length=max_length)
+    return np.array([[{d["label"]: d["score"] for d in row}[label] for label in labels] for row in out])
+
+
+def p50_ms(fn, calls: int = 200) -> float:
+    for _ in range(10):
+        fn()
+    times = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return 1000 * statistics.median(times)
+
+
+def main() -> None:
+    run_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else newest_classifier_run()
+    n = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
+    test = load_dataset(JIGSAW_TEST)
+    all_texts = test.frame["text"].tolist()
+    texts = all_texts[:n]
+    exact = Scorer.from_run(run_dir, backend="exact")
+    fast = Scorer.from_run(run_dir, backend="int8")
+    labels, max_length = exact.labels, exact.max_length
+    print(f"run {run_dir.name}, {n} texts, max_length {max_length}, torch threads "
+          f"{__import__('torch').get_num_threads()}")
+
+    results = {}
+    for batch in (1, 8, 32):
+        seconds, probs = timed(lambda: pipeline_probs(run_dir, texts, labels, max_length, batch), repeats=1)
+        results[f"pipeline b{batch}"] = (n / seconds, probs)
+        print(f"pipeline batch {batch:>2}: {n / seconds:7.1f} texts/s")
+    best_name = max((k for k in results if k.startswith("pipeline")), key=lambda k: results[k][0])
+    baseline_rate, baseline_probs = results[best_name]
+    seconds, exact_probs = timed(lambda: exact.predict_proba(texts))
+    seconds_fast, fast_probs = timed(lambda: fast.predict_proba(texts))
+    print(f"ours exact      : {n / seconds:7.1f} texts/s = {n / seconds / baseline_rate:.2f}x {best_name}; "
+          f"max |dp| vs pipeline {np.abs(exact_probs - baseline_probs).max():.2e}")
+    print(f"ours int8       : {n / seconds_fast:7.1f} texts/s = {n / seconds_fast / baseline_rate:.2f}x {best_name}; "
+          f"max |dp| vs exact {np.abs(fast_probs - exact_probs).max():.4f}")
+
+    truth = test.label_matrix()
+    full_exact, full_fast = exact.predict_proba(all_texts), fast.predict_proba(all_texts)
+    auc_exact = multilabel_metrics(full_exact, truth, labels)["macro_roc_auc"]
+    auc_fast = multilabel_metrics(full_fast, truth, labels)["macro_roc_auc"]
+    print(f"whole test file ({len(all_texts)} rows): macro ROC-AUC exact {auc_exact:.4f}, int8 {auc_fast:.4f} "
+          f"(change {auc_fast - auc_exact:+.4f}); max |dp| int8 vs exact {np.abs(full_fast - full_exact).max():.4f}")
+
+    tokens = len(exact.tokenizer(COMMENT)["input_ids"])
+    from transformers import pipeline
+
+    classify = pipeline("text-classification", model=str(run_dir / runs.MODEL), top_k=None, device="cpu",
+                        function_to_apply="sigmoid")
+    print(f"one comment ({tokens} tokens), warm p50: ours exact {p50_ms(lambda: exact.score([COMMENT])):.1f} ms, "
+          f"ours int8 {p50_ms(lambda: fast.score([COMMENT])):.1f} ms, pipeline {p50_ms(lambda: classify(COMMENT)):.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

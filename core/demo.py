@@ -1,0 +1,73 @@
+"""First launch: a demo model so Score, Evaluate and Explain work before the user has trained anything.
+
+The demo is the `tfidf` baseline trained on the bundled sample (seconds, in a background job like any
+run); a one-click MiniLM run on the same sample is offered as the better demo. Demo runs carry
+`extra.demo = true` in their config, and pages say that they are demo models.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from core import jobs, runs
+from core.config import TrainConfig
+from core.errors import JobError
+from core.paths import SAMPLE_MULTILABEL
+
+DEMO_TFIDF = "demo-tfidf"
+DEMO_MINILM = "demo-minilm"
+
+
+def demo_config(kind: str = "tfidf") -> TrainConfig:
+    """The recipe of a demo run on the bundled sample: `tfidf` (seconds) or `minilm` (a few minutes on CPU)."""
+    if kind == "tfidf":
+        return TrainConfig(model_kind="tfidf", data=str(SAMPLE_MULTILABEL), run_name=DEMO_TFIDF,
+                           extra={"demo": True})
+    return TrainConfig(model_kind="classifier", base_model="minilm", data=str(SAMPLE_MULTILABEL), epochs=2,
+                       batch_size=16, max_length=64, run_name=DEMO_MINILM, extra={"demo": True})
+
+
+def is_demo(info: runs.RunInfo) -> bool:
+    return bool((info.config.get("extra") or {}).get("demo"))
+
+
+def usable_runs(root: Path | None = None) -> list[runs.RunInfo]:
+    """Runs with a saved model (newest first); demo runs after the user's own."""
+    found = [r for r in runs.list_runs(root) if runs.has_model(r.path)]
+    return sorted(found, key=is_demo)  # stable: keeps newest-first inside each group
+
+
+def start_demo(kind: str = "tfidf", root: Path | None = None) -> Path:
+    """Create and launch a demo run (or return the demo run of this kind that is already active)."""
+    config = demo_config(kind)
+    for info in runs.list_runs(root):
+        if info.config.get("run_name") == config.run_name and info.state in runs.ACTIVE_STATES:
+            return info.path
+    run_dir = runs.new_run_dir(config.run_name, root)
+    config.to_json(run_dir / runs.CONFIG)
+    jobs.launch(run_dir)
+    return run_dir
+
+
+def ensure_demo_model(root: Path | None = None, timeout: float = 120.0) -> Path:
+    """A run with a model: the newest usable one, or a tfidf demo trained now (waits up to `timeout` s).
+
+    Raises:
+        JobError: the demo job failed or did not finish in time.
+    """
+    usable = usable_runs(root)
+    if usable:
+        return usable[0].path
+    run_dir = start_demo("tfidf", root)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = runs.read_status(run_dir).get("state")
+        if state == "succeeded" and runs.has_model(run_dir):
+            return run_dir
+        if state in ("failed", "stopped"):
+            break
+        time.sleep(0.3)
+    status = runs.read_status(run_dir)
+    raise JobError(f"the demo model did not finish (state {status.get('state')!r}: {status.get('error')}). "
+                   f"Fix: see {run_dir / runs.LOG}.")

@@ -1,0 +1,121 @@
+"""A run's predictions on a labelled split, kept beside the run so evaluation never re-scores.
+
+The training job saves `predictions/val.parquet` and `predictions/test.parquet` (text, truth, one
+probability column per label). Older runs, or a labelled file uploaded on the Evaluate page, are
+scored on the fly with `core.inference.Scorer` (in the rows' own order) and, for a run's splits, saved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from core import runs
+from core.errors import DataError, ModelNotAvailable
+
+SPLITS = ("val", "test")
+SPLIT_NAMES = {"val": "validation", "test": "test"}
+_PROB = "p:"  # column prefix of a label's probability
+
+
+@dataclass
+class SplitPredictions:
+    """Texts, 0/1 truth per label (one-hot for multiclass) and probabilities of one labelled set."""
+
+    split: str
+    task: str
+    labels: list[str]
+    texts: list[str]
+    truth: np.ndarray  # (rows, labels) int8
+    probs: np.ndarray  # (rows, labels) float32
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def to_frame(self) -> pd.DataFrame:
+        frame = pd.DataFrame({"text": self.texts})
+        for i, label in enumerate(self.labels):
+            frame[label] = self.truth[:, i]
+        for i, label in enumerate(self.labels):
+            frame[_PROB + label] = self.probs[:, i]
+        return frame
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, split: str, task: str, labels: list[str]) -> "SplitPredictions":
+        return cls(split, task, labels, frame["text"].astype(str).tolist(),
+                   frame[labels].to_numpy(dtype=np.int8),
+                   frame[[_PROB + label for label in labels]].to_numpy(dtype=np.float32))
+
+
+def truth_matrix(dataset, task: str, labels: list[str]) -> np.ndarray:
+    """A dataset's labels as a (rows, labels) 0/1 matrix; multiclass classes become one-hot columns."""
+    truth = dataset.label_matrix()
+    if task == "multilabel":
+        return truth.astype(np.int8)
+    return np.eye(len(labels), dtype=np.int8)[truth]
+
+
+def predictions_path(run_dir: Path, split: str) -> Path:
+    return Path(run_dir) / runs.PREDICTIONS / f"{split}.parquet"
+
+
+def save_predictions(run_dir: Path, predictions: SplitPredictions) -> Path:
+    """Write `predictions/<split>.parquet` (temp file + rename, like every run file)."""
+    path = predictions_path(run_dir, predictions.split)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    predictions.to_frame().to_parquet(tmp, index=False)
+    tmp.replace(path)
+    return path
+
+
+def score_dataset(scorer, dataset, split: str, progress: Callable[[int, int], None] | None = None,
+                  chunk: int = 512) -> SplitPredictions:
+    """Score a labelled dataset with `scorer`, in row order and in chunks (progress(done, total) after each)."""
+    if dataset.labels != scorer.labels:
+        raise DataError(f"the file's labels {dataset.labels} differ from the run's {scorer.labels}. "
+                        "Fix: upload a file labelled with the run's label columns.")
+    texts = dataset.frame["text"].astype(str).tolist()
+    parts = []
+    for start in range(0, len(texts), chunk):
+        parts.append(scorer.predict_proba(texts[start:start + chunk]))
+        if progress:
+            progress(min(start + chunk, len(texts)), len(texts))
+    probs = np.concatenate(parts) if parts else np.zeros((0, len(scorer.labels)), dtype=np.float32)
+    return SplitPredictions(split, scorer.task, scorer.labels, texts,
+                            truth_matrix(dataset, scorer.task, scorer.labels), probs.astype(np.float32))
+
+
+def load_predictions(run_dir: Path, split: str, scorer_factory: Callable[[], object] | None = None,
+                     progress: Callable[[int, int], None] | None = None) -> SplitPredictions:
+    """The run's saved predictions on `split` (val | test), computing and saving them when missing.
+
+    Raises:
+        ModelNotAvailable: the run has no model, or no such split (e.g. trained without a test set).
+    """
+    if split not in SPLITS:
+        raise DataError(f"unknown split {split!r}. Fix: use one of {SPLITS}.")
+    run_dir = Path(run_dir)
+    meta = runs.read_model_meta(run_dir)
+    path = predictions_path(run_dir, split)
+    if path.exists():
+        return SplitPredictions.from_frame(pd.read_parquet(path), split, meta["task"], meta["labels"])
+    from core.config import TrainConfig
+    from core.training.data import load_training_data
+
+    data = load_training_data(TrainConfig.from_json(run_dir / runs.CONFIG))
+    dataset = data.val if split == "val" else data.test
+    if dataset is None:
+        raise ModelNotAvailable(f"run {run_dir.name!r} has no {SPLIT_NAMES[split]} split. "
+                                "Fix: evaluate on validation, or upload a labelled file.")
+    if scorer_factory is None:
+        from core.inference import Scorer
+
+        scorer_factory = lambda: Scorer.from_run(run_dir)  # noqa: E731
+    predictions = score_dataset(scorer_factory(), dataset, split, progress)
+    save_predictions(run_dir, predictions)
+    return predictions

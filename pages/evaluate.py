@@ -1,0 +1,183 @@
+"""Evaluate: per-label curves and confusion counts, a threshold slider per label with live metrics,
+automatic thresholds (max F1, target precision/recall), saving them, and error analysis."""
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core.errors import CoreError
+from core.evaluation.curves import operating_point, top_errors
+from core.evaluation.metrics import average_precision, confusion_matrix, multiclass_metrics, roc_auc
+from core.evaluation.predictions import SPLIT_NAMES, load_predictions, predictions_path, score_dataset
+from core.evaluation.thresholds import choose_threshold, describe_thresholds, metrics_at, save_thresholds
+from core.fileio import read_json
+from core.runs import THRESHOLDS, read_thresholds
+from ui import cache, charts
+from ui.run_select import pick_run
+
+st.title("Evaluate")
+info = pick_run()
+if info is None:
+    st.stop()
+
+SOURCES = {"validation": "val", "test": "test", "uploaded labelled file": "upload"}
+source = SOURCES[st.radio("Evaluate on", list(SOURCES), horizontal=True, key="eval.source")]
+
+
+def progress_bar(label: str):
+    bar = st.progress(0.0, text=label)
+    return lambda done, total: bar.progress(min(done / max(total, 1), 1.0), text=f"{label} {done:,}/{total:,}")
+
+
+def run_predictions(split: str):
+    """Saved predictions of the run on a split; scored once (with progress) for runs that predate them."""
+    if not predictions_path(info.path, split).exists():
+        load_predictions(info.path, split, lambda: cache.scorer(str(info.path), "exact"),
+                         progress_bar(f"Scoring the {SPLIT_NAMES[split]} split…"))
+    return cache.split_predictions(str(info.path), split)
+
+
+def uploaded_predictions():
+    upload = st.file_uploader("Labelled file with the run's label columns (CSV, TSV, JSONL, Parquet)",
+                              type=["csv", "tsv", "jsonl", "ndjson", "parquet"], key="eval.upload")
+    if upload is None:
+        st.info("Upload a labelled file to score it on the fly.")
+        st.stop()
+    raw = upload.getvalue()
+    key = f"eval.upload.{info.name}.{hashlib.sha1(raw).hexdigest()}"
+    if key not in st.session_state:
+        dataset = cache.dataset(cache.raw_table(raw, upload.name))
+        scorer = cache.scorer(str(info.path), "exact")
+        st.session_state[key] = score_dataset(scorer, dataset, "upload", progress_bar(f"Scoring {upload.name}…"))
+    return st.session_state[key]
+
+
+try:
+    predictions = uploaded_predictions() if source == "upload" else run_predictions(source)
+except CoreError as exc:
+    st.error(str(exc))
+    st.stop()
+
+labels, where = predictions.labels, SPLIT_NAMES.get(source, "uploaded file")
+cache_key = f"{info.name}:{source}:{len(predictions)}:{float(predictions.probs.sum()):.6f}"
+curves = cache.threshold_curves(cache_key, predictions)
+saved = read_json(info.path / THRESHOLDS, {}) or {}
+st.caption(f"Every number on this page is computed on the **{where}** set ({len(predictions):,} rows). "
+           f"Saved thresholds: method `{saved.get('method', 'default 0.5')}`, tuned on "
+           f"`{SPLIT_NAMES.get(saved.get('split'), saved.get('split', '—'))}`"
+           f"{', ' + saved['tuned_at'] if saved.get('tuned_at') else ''}.")
+if source != "val":
+    st.info("Thresholds are tuned on validation and reported here: sliders move freely, but the automatic "
+            "buttons and Save work on the validation split only (tuning on test would overstate the results).")
+
+if predictions.task == "multiclass":
+    truth_index, predicted = predictions.truth.argmax(axis=1), predictions.probs.argmax(axis=1)
+    summary = multiclass_metrics(predictions.probs, truth_index, labels)
+    cols = st.columns(4)
+    cols[0].metric("accuracy", f"{summary['accuracy']:.3f}")
+    cols[1].metric("macro F1", f"{summary['macro_f1']:.3f}")
+    cols[2].metric("top-2 accuracy", f"{summary.get('top2_accuracy', 1.0):.3f}")
+    cols[3].metric("top-3 accuracy", f"{summary.get('top3_accuracy', 1.0):.3f}")
+    st.plotly_chart(charts.confusion_chart(confusion_matrix(truth_index, predicted, len(labels)).tolist(), labels,
+                                           "Confusion matrix (argmax class)"), key="eval.mc_confusion")
+    st.caption("Below: one-vs-rest flag thresholds per class (e.g. flag `hate` at 0.3 whatever the top class).")
+
+# ------------------------------------------------------------------------------------------ threshold sliders
+slider_key = {label: f"thr.{info.name}.{label}" for label in labels}
+initial = read_thresholds(info.path, labels)
+for label in labels:
+    st.session_state.setdefault(slider_key[label], float(initial[label]))
+st.session_state.setdefault(f"thr.{info.name}.method", saved.get("method", "manual"))
+
+
+def set_thresholds(method: str, target: float | None = None) -> None:
+    for label in labels:
+        value = initial[label] if method == "saved" else choose_threshold(curves[label], method, target)
+        # exact values, not rounded: rounding a threshold up can lose the very recall it was chosen for
+        st.session_state[slider_key[label]] = min(max(float(value), 0.0), 1.0)
+    st.session_state[f"thr.{info.name}.method"] = saved.get("method", "manual") if method == "saved" else method
+    st.session_state[f"thr.{info.name}.target"] = target
+
+
+auto = st.columns([1, 1, 1, 1, 1])
+tuning_allowed = source == "val"
+auto[0].button("Max F1 per label", on_click=set_thresholds, args=("max_f1",), disabled=not tuning_allowed)
+precision_target = auto[1].number_input("target precision", 0.05, 1.0, 0.9, 0.05, key="eval.tp")
+auto[2].button("Set for precision", on_click=set_thresholds, args=("target_precision", precision_target),
+               disabled=not tuning_allowed)
+recall_target = auto[3].number_input("target recall", 0.05, 1.0, 0.8, 0.05, key="eval.tr")
+auto[4].button("Set for recall", on_click=set_thresholds, args=("target_recall", recall_target),
+               disabled=not tuning_allowed)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def ranking_metrics(key: str, _predictions) -> dict:
+    return {label: {"roc_auc": roc_auc(_predictions.truth[:, i], _predictions.probs[:, i]),
+                    "pr_auc": average_precision(_predictions.truth[:, i], _predictions.probs[:, i]),
+                    "support": int(_predictions.truth[:, i].sum())} for i, label in enumerate(labels)}
+
+
+ranking = ranking_metrics(cache_key, predictions)
+
+
+def on_slide() -> None:
+    st.session_state[f"thr.{info.name}.method"] = "manual"
+
+
+@st.fragment
+def threshold_panel() -> None:
+    """Sliders and everything that depends on them: reruns alone when a slider moves."""
+    columns = st.columns(min(len(labels), 3))
+    for i, label in enumerate(labels):
+        columns[i % len(columns)].slider(label, 0.0, 1.0, step=0.001, format="%.3f", key=slider_key[label], on_change=on_slide)
+    values = {label: float(st.session_state[slider_key[label]]) for label in labels}
+    rows = []
+    for label in labels:
+        at = metrics_at(curves[label], values[label])
+        rows.append({"label": label, "threshold": values[label], "precision": at["precision"],
+                     "recall": at["recall"], "F1": at["f1"], "predicted positive": at["positive_rate"],
+                     "support": ranking[label]["support"], "ROC-AUC": ranking[label]["roc_auc"],
+                     "PR-AUC": ranking[label]["pr_auc"]})
+    table = pd.DataFrame(rows)
+    st.dataframe(table, hide_index=True, key="eval.table",
+                 column_config={c: st.column_config.NumberColumn(format="%.3f") for c in table.columns[1:]
+                                if c != "support"})
+    macro_f1 = float(np.mean(table["F1"]))
+    st.markdown(f"**Macro F1 at these thresholds: {macro_f1:.3f}** ({where})")
+
+    label = st.selectbox("Label detail", labels, key="eval.detail")
+    point = operating_point(curves[label], values[label])
+    points = cache.curve_points(cache_key, label, predictions)
+    left, middle, right = st.columns([2, 2, 1.4])
+    left.plotly_chart(charts.roc_chart({label: points["roc"]}, point), key="eval.roc")
+    middle.plotly_chart(charts.pr_chart({label: points["pr"]}, point), key="eval.pr")
+    right.plotly_chart(charts.confusion_chart([[point["tn"], point["fp"]], [point["fn"], point["tp"]]],
+                                              ["no", "yes"], f"{label} at {values[label]:.3f}"), key="eval.cm")
+
+    method = st.session_state[f"thr.{info.name}.method"]
+    if st.button("Save thresholds", type="primary", disabled=not tuning_allowed,
+                 help="Writes the run's thresholds.json; Score, Explain and Rewrite use it."):
+        payload = describe_thresholds(curves, values, method, source, st.session_state.get(f"thr.{info.name}.target"))
+        save_thresholds(info.path, payload)
+        st.success(f"Saved {len(values)} thresholds ({method}, tuned on {where}) to `thresholds.json`.")
+
+
+threshold_panel()
+
+# ------------------------------------------------------------------------------------------ error analysis
+st.subheader("Error analysis")
+error_label = st.selectbox("Label", labels, key="eval.error_label")
+index = labels.index(error_label)
+threshold = float(st.session_state[slider_key[error_label]])
+errors = top_errors(predictions.truth[:, index], predictions.probs[:, index], threshold, k=10)
+for kind, title in (("false_positives", "Top false positives"), ("false_negatives", "Top false negatives")):
+    rows = errors[kind]
+    st.markdown(f"**{title}** for `{error_label}` at {threshold:.3f} ({len(rows)} shown)")
+    if len(rows):
+        st.dataframe(pd.DataFrame({"row": rows, "probability": predictions.probs[rows, index],
+                                   "text": [predictions.texts[r] for r in rows]}), hide_index=True,
+                     key=f"eval.{kind}")
+    else:
+        st.caption("None at this threshold.")

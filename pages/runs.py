@@ -1,0 +1,91 @@
+"""Runs: every run in the models folder; compare several side by side; download or delete one."""
+
+import pandas as pd
+import streamlit as st
+
+from core import runs
+from core.errors import CoreError
+from core.paths import models_dir
+from ui import cache, charts
+from ui.run_select import offer_minilm_demo
+
+st.title("Runs")
+st.caption(f"Runs folder: `{models_dir()}`")
+all_runs = runs.list_runs()
+if not all_runs:
+    st.info("No runs yet. Train one on the Train page, or start a demo model here.")
+    offer_minilm_demo()
+    st.stop()
+
+table = pd.DataFrame([runs.summary(r) for r in all_runs])
+st.dataframe(table, hide_index=True, key="runs.table",
+             column_config={c: st.column_config.NumberColumn(format="%.4f") for c in table.columns
+                            if "AUC" in c or "F1" in c})
+
+# ---------------------------------------------------------------------------------------------------- compare
+st.subheader("Compare")
+names = [r.name for r in all_runs]
+by_name = {r.name: r for r in all_runs}
+chosen = st.multiselect("Runs to compare (two or more)", names, default=names[:2] if len(names) >= 2 else names,
+                        key="runs.compare")
+if len(chosen) >= 2:
+    compared = [by_name[n] for n in chosen]
+    per_label = {}
+    for info in compared:
+        test = info.metrics.get("test") or info.metrics.get("val") or {}
+        for label, values in (test.get("per_label") or {}).items():
+            per_label.setdefault(label, {})[info.name] = values.get("roc_auc")
+    if per_label:
+        st.markdown("**Test ROC-AUC per label** (validation where a run has no test split)")
+        st.dataframe(pd.DataFrame(per_label).T.rename_axis("label").reset_index(), hide_index=True,
+                     key="runs.per_label")
+    st.plotly_chart(charts.compare_loss_chart({i.name: runs.read_progress(i.path) for i in compared}),
+                    key="runs.loss")
+    with_model = [i for i in compared if runs.has_model(i.path)]
+    labels = sorted({label for i in with_model for label in i.metrics.get("labels", [])})
+    if with_model and labels:
+        label = st.selectbox("ROC and PR curves (test split) for label", labels, key="runs.curve_label")
+        roc, pr = {}, {}
+        for info in with_model:
+            try:
+                predictions = cache.split_predictions(str(info.path), "test")
+            except CoreError as exc:
+                st.caption(f"{info.name}: {exc}")
+                continue
+            if label in predictions.labels:
+                key = f"{info.name}:test:{len(predictions)}:{float(predictions.probs.sum()):.6f}"
+                points = cache.curve_points(key, label, predictions)
+                roc[info.name], pr[info.name] = points["roc"], points["pr"]
+        left, right = st.columns(2)
+        left.plotly_chart(charts.roc_chart(roc), key="runs.roc")
+        right.plotly_chart(charts.pr_chart(pr), key="runs.pr")
+else:
+    st.caption("Pick two or more runs to compare their metrics and curves.")
+
+# ---------------------------------------------------------------------------------------------------- one run
+st.subheader("One run")
+name = st.selectbox("Run", names, key="runs.one")
+info = by_name[name]
+left, middle, right = st.columns(3)
+config_file, card_file = info.path / runs.CONFIG, info.path / runs.CARD
+left.download_button("Download config.json", config_file.read_bytes(), file_name=f"{name}-config.json",
+                     mime="application/json", key="runs.dl_config")
+if card_file.exists():
+    middle.download_button("Download model card", card_file.read_bytes(), file_name=f"{name}-README.md",
+                           mime="text/markdown", key="runs.dl_card")
+if info.status.get("error"):
+    st.error(f"Error: {info.status['error']}")
+with right.popover("Delete run…", disabled=info.state in runs.ACTIVE_STATES):
+    st.write(f"Delete `{name}` and everything in it (model, checkpoints, metrics)? This cannot be undone.")
+    confirm = st.text_input("Type the run name to confirm", key="runs.confirm")
+    if st.button("Delete", type="primary", disabled=confirm != name, key="runs.delete"):
+        try:
+            runs.delete_run(info.path)
+        except CoreError as exc:
+            st.error(str(exc))
+        else:
+            cache.scorer.clear()
+            st.rerun()
+if card_file.exists():
+    with st.expander("Model card"):
+        st.markdown(card_file.read_text(encoding="utf-8"))

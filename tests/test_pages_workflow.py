@@ -1,0 +1,136 @@
+"""AppTest of the Score, Evaluate and Runs pages."""
+
+import json
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import runs
+from core.paths import PROJECT_ROOT
+
+
+def open_page(page: str, run: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=120)
+    if run:
+        at.query_params["run"] = run
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def frame_with(at: AppTest, *columns: str) -> pd.DataFrame:
+    """The first dataframe shown that has these columns (AppTest does not expose dataframe keys)."""
+    return next(d.value for d in at.dataframe if set(columns) <= set(d.value.columns))
+
+
+def button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def test_score_page_first_launch_trains_a_demo_model_and_scores(isolated_dirs):
+    at = open_page("pages/score.py")
+    assert any("demo model" in i.value for i in at.sidebar.info)
+    at.text_area(key="score.text").input("you stupid idiot, I hate you")
+    at.button[0].click().run()  # the form's submit button
+    assert not at.exception
+    assert any(c.value.startswith("Scored 1 text(s) in") for c in at.caption)
+    assert any(e.value.startswith("Flagged:") for e in at.error) or any(s.value == "Not flagged" for s in at.success)
+    assert at.text[0].value == "you stupid idiot, I hate you"
+
+
+def test_score_page_escapes_html_and_scores_one_per_line(tfidf_run):
+    at = open_page("pages/score.py", tfidf_run.name)
+    at.text_area(key="score.text").input("<script>alert(1)</script>\n<img src=x onerror=alert(2)>\nthank you")
+    at.checkbox(key="score.per_line").check()
+    at.button[0].click().run()
+    assert not at.exception
+    assert [t.value for t in at.text] == ["<script>alert(1)</script>", "<img src=x onerror=alert(2)>", "thank you"]
+    frame = at.dataframe[0].value
+    assert frame["text"].tolist()[0] == "<script>alert(1)</script>" and len(frame) == 3
+    assert not any("<script>" in m.value for m in at.markdown)  # never rendered as markdown/HTML
+
+
+def test_score_page_batch_file(tfidf_run, tmp_path):
+    at = open_page("pages/score.py", tfidf_run.name)
+    texts = ["=cmd|' /C calc'!A0", "you idiot", "nice edit"] * 5
+    payload = pd.DataFrame({"comment": texts}).to_csv(index=False).encode()
+    # AppTest has no file_uploader driver: score through the same core call the page makes, then check the page.
+    from core.batch import score_file
+    from core.inference import Scorer
+
+    result = score_file(Scorer.from_run(tfidf_run), payload, "c.csv", "comment", tmp_path / "out.csv")
+    out = pd.read_csv(tmp_path / "out.csv", keep_default_na=False)
+    assert result.rows == 15 and out["comment"][0].startswith("'=")
+    assert at.tabs[1].label == "Score a file"
+
+
+def test_evaluate_slider_changes_metrics_and_save_writes_thresholds(tfidf_run):
+    at = open_page("pages/evaluate.py", tfidf_run.name)
+    table = frame_with(at, "label", "threshold")
+    labels = table["label"].tolist()
+    first = labels[0]
+    slider = at.slider(key=f"thr.{tfidf_run.name}.{first}")
+    before = table.set_index("label").loc[first]
+    slider.set_value(0.99).run()
+    after = frame_with(at, "label", "threshold").set_index("label").loc[first]
+    assert after["threshold"] == pytest.approx(0.99)
+    assert after["predicted positive"] < before["predicted positive"] and after["recall"] <= before["recall"]
+    assert at.slider(key=f"thr.{tfidf_run.name}.{first}").value == pytest.approx(0.99)
+    button(at, "Save thresholds").click().run()
+    saved = json.loads((tfidf_run / runs.THRESHOLDS).read_text())
+    assert saved["thresholds"][first] == pytest.approx(0.99) and saved["method"] == "manual"
+    assert saved["split"] == "val"
+    assert any("Saved 6 thresholds" in s.value for s in at.success)
+
+
+def test_evaluate_auto_buttons_and_test_split_guard(tfidf_run):
+    at = open_page("pages/evaluate.py", tfidf_run.name)
+    button(at, "Set for recall").click().run()
+    table = frame_with(at, "label", "threshold")
+    assert (table["recall"] >= 0.8 - 1e-9).all()
+    button(at, "Save thresholds").click().run()
+    assert json.loads((tfidf_run / runs.THRESHOLDS).read_text())["method"] == "target_recall"
+    at.radio(key="eval.source").set_value("test").run()
+    assert not at.exception
+    assert button(at, "Save thresholds").disabled and button(at, "Max F1 per label").disabled
+    assert any("**test** set" in c.value for c in at.caption)
+    shown = [m.value for m in at.markdown if m.value.startswith("**Top false")]
+    assert len(shown) == 2
+
+
+def test_evaluate_multiclass_run(make_run, write):
+    from core.training.job import run_job
+
+    rows = ["text,label"] + [f"you are a {w} idiot,offensive" for w in "abcdefghijklmnopqrst"] + \
+           [f"thanks for the {w} edit,neither" for w in "abcdefghijklmnopqrst"] + \
+           [f"I hate all {w} people,hate" for w in "abcdefghijklmnopqrst"]
+    run_dir = make_run(model_kind="tfidf", data=str(write("mc.csv", "\n".join(rows))), test_fraction=0.2,
+                       val_fraction=0.25)
+    assert run_job(run_dir) == "succeeded"
+    at = open_page("pages/evaluate.py", run_dir.name)
+    assert [m.label for m in at.metric][:2] == ["accuracy", "macro F1"]
+    assert len(frame_with(at, "label", "threshold")) == 3
+
+
+def test_runs_page_compares_and_deletes(tfidf_run, make_run):
+    from core.training.job import run_job
+
+    second = make_run(model_kind="tfidf", run_name="second", seed=7)
+    assert run_job(second) == "succeeded"
+    at = open_page("pages/runs.py")
+    table = frame_with(at, "run", "state")
+    assert set(table["run"]) == {tfidf_run.name, second.name} and (table["state"] == "succeeded").all()
+    per_label = frame_with(at, "label", second.name, tfidf_run.name)
+    assert len(per_label) == 6 and per_label[tfidf_run.name].between(0.5, 1).all()
+    at.selectbox(key="runs.one").set_value(second.name).run()
+    at.text_input(key="runs.confirm").input(second.name).run()
+    button(at, "Delete").click().run()
+    assert not at.exception and not second.exists() and tfidf_run.exists()
+    assert frame_with(at, "run", "state")["run"].tolist() == [tfidf_run.name]
+
+
+def test_runs_page_empty_state():
+    at = open_page("pages/runs.py")
+    assert any("No runs yet" in i.value for i in at.info)

@@ -1,0 +1,57 @@
+"""The shared run picker (sidebar): which saved model Score, Evaluate, Explain and Rewrite use.
+
+The choice follows the user across pages (session state) and survives a refresh (`?run=` in the URL).
+With no model at all, the first visit trains the TF-IDF demo on the bundled sample (seconds).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core import demo, runs
+from core.errors import CoreError
+
+_KEY = "run.selected"
+
+
+def _label(info: runs.RunInfo) -> str:
+    extra = " · demo" if demo.is_demo(info) else ""
+    return f"{info.name} ({info.model_kind}{extra})"
+
+
+def offer_minilm_demo() -> None:
+    """A one-click MiniLM run on the bundled sample (a background job, watched on the Train page)."""
+    if st.button("Train a MiniLM demo model (about a minute on CPU)", key="demo.minilm"):
+        try:
+            run_dir = demo.start_demo("minilm")
+        except CoreError as exc:
+            st.error(str(exc))
+        else:
+            st.page_link("pages/train.py", label=f"Watch `{run_dir.name}` on the Train page",
+                         query_params={"run": run_dir.name}, icon=":material/model_training:")
+
+
+def pick_run() -> runs.RunInfo | None:
+    """Sidebar selectbox over runs with a saved model; trains the demo model on first launch."""
+    usable = demo.usable_runs()
+    if not usable:
+        try:
+            with st.spinner("No model yet: training the TF-IDF demo model on the bundled sample (a few seconds)…"):
+                demo.ensure_demo_model()
+        except CoreError as exc:
+            st.error(str(exc))
+            return None
+        usable = demo.usable_runs()
+    names = [r.name for r in usable]
+    wanted = st.query_params.get("run") or st.session_state.get(_KEY)
+    index = names.index(wanted) if wanted in names else 0
+    choice = st.sidebar.selectbox("Model (run)", names, index=index, format_func=lambda n: _label(usable[names.index(n)]),
+                                  help="Runs with a saved model, newest first. Train more on the Train page.")
+    st.session_state[_KEY] = choice
+    if st.query_params.get("run") != choice:
+        st.query_params["run"] = choice
+    info = usable[names.index(choice)]
+    if demo.is_demo(info):
+        st.sidebar.info("This is a **demo model** trained on the small bundled sample: fine for trying the tool, "
+                        "not for moderation. Train your own on the Train page.")
+    return info
