@@ -152,12 +152,48 @@ def cmd_score(args) -> int:
     from core.inference import Scorer
     from core.runs import run_path
 
+    scorer = Scorer.from_run(run_path(args.run), backend=args.backend)
+    if args.file:
+        return _score_file(scorer, args)
     texts = args.text or [line.rstrip("\n") for line in sys.stdin if line.strip()]
     if not texts:
-        raise ConfigError("no text to score. Fix: pass TEXT arguments or pipe lines on stdin.")
-    scorer = Scorer.from_run(run_path(args.run))
+        raise ConfigError("no text to score. Fix: pass TEXT arguments, pipe lines on stdin, or give --file.")
     print(to_json([result.to_dict() for result in scorer.score(texts)]))
     return 0
+
+
+def _score_file(scorer, args) -> int:
+    from core.batch import score_file
+
+    source = Path(args.file)
+    if not source.is_file():
+        raise DataError(f"{args.file!r} is not a file. Fix: check the path.")
+    dest = Path(args.out or source.with_name(f"{source.stem}-scored.csv"))
+    bar = _ProgressBar()
+    result = score_file(scorer, source, source.name, args.text_col, dest, progress=bar)
+    bar.close()
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"{result.rows} rows ({result.flagged_rows} flagged, {result.truncated_rows} truncated) in "
+          f"{result.seconds:.1f} s", file=sys.stderr)
+    print(dest)
+    return 0
+
+
+class _ProgressBar:
+    """progress(done, total) callback drawing a tqdm bar on stderr."""
+
+    def __init__(self):
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=0, unit="rows", file=sys.stderr)
+
+    def __call__(self, done: int, total: int) -> None:
+        self.bar.total = total
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        self.bar.close()
 
 
 def cmd_evaluate(args) -> int:
@@ -235,6 +271,10 @@ def build_parser() -> argparse.ArgumentParser:
     score = sub.add_parser("score", help="score texts with a run; JSON per text")
     score.add_argument("--run", required=True, help="run folder name or path (inside the models folder)")
     score.add_argument("text", nargs="*", help="texts (or lines on stdin)")
+    score.add_argument("--backend", choices=("exact", "int8"), help="scoring backend (default: the run's saved one)")
+    score.add_argument("--file", help="score a CSV/TSV/JSONL/Parquet file in chunks instead of texts")
+    score.add_argument("--text-col", default="text", help="the file's text column (default: text)")
+    score.add_argument("--out", help="output file (.csv or .jsonl; default: <file>-scored.csv beside it)")
     score.set_defaults(func=cmd_score)
 
     evaluate = sub.add_parser("evaluate", help="metrics of a run on a labelled file")

@@ -81,27 +81,27 @@ with file_tab:
             st.stop()
         columns = [str(c) for c in head.columns]
         guess = next((c for c in ("text", "comment_text", "comment", "tweet") if c in columns), columns[0])
-        text_col = st.selectbox("Text column", columns, index=columns.index(guess))
+        text_col = st.selectbox("Text column", columns, index=columns.index(guess), key="score.text_col")
         out_format = st.radio("Output", ["csv", "jsonl"], horizontal=True)
         st.caption(f"About {estimate_rows(raw, upload.name):,} rows. CSV cells that a spreadsheet would run as "
                    "formulas (=, +, -, @) are prefixed with ' in the download.")
         if st.button("Score file", type="primary"):
             bar = st.progress(0.0, text="Scoring…")
-            dest = Path(tempfile.mkdtemp(prefix="cleanspeech-")) / f"{Path(upload.name).stem}-scored.{out_format}"
-            try:
-                result = score_file(scorer, raw, upload.name, text_col, dest, max_bytes=MAX_UPLOAD_MB * 2**20,
-                                    progress=lambda done, total: bar.progress(min(done / max(total, 1), 1.0),
-                                                                              text=f"{done:,} / ~{total:,} rows"))
-            except CoreError as exc:
-                st.error(str(exc))
-            else:
-                bar.progress(1.0, text=f"Done: {result.rows:,} rows in {result.seconds:.1f} s")
-                for warning in result.warnings:
-                    st.warning(warning)
-                st.session_state["score.download"] = (dest.name, dest.read_bytes())
-                dest.unlink(missing_ok=True)
-                st.success(f"{result.flagged_rows:,} of {result.rows:,} rows flagged; "
-                           f"{result.truncated_rows:,} truncated.")
+            with tempfile.TemporaryDirectory(prefix="cleanspeech-") as folder:
+                dest = Path(folder) / f"{Path(upload.name).stem}-scored.{out_format}"
+                try:
+                    result = score_file(scorer, raw, upload.name, text_col, dest, max_bytes=MAX_UPLOAD_MB * 2**20,
+                                        progress=lambda done, total: bar.progress(
+                                            min(done / max(total, 1), 1.0), text=f"{done:,} / ~{total:,} rows"))
+                except CoreError as exc:
+                    st.error(str(exc))
+                else:
+                    st.session_state["score.download"] = (dest.name, dest.read_bytes())
+                    bar.progress(1.0, text=f"Done: {result.rows:,} rows in {result.seconds:.1f} s")
+                    for warning in result.warnings:
+                        st.warning(warning)
+                    st.success(f"{result.flagged_rows:,} of {result.rows:,} rows flagged; "
+                               f"{result.truncated_rows:,} truncated.")
         if "score.download" in st.session_state:
             name, payload = st.session_state["score.download"]
             st.download_button(f"Download {name}", payload, file_name=name,

@@ -62,3 +62,15 @@ def test_inspect_shared_jigsaw(capsys):
     assert main(["data", "inspect", str(jigsaw_file("train.csv"))]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["rows"] == 18716 and len(report["prevalence"]["all"]) == 6
+
+
+def test_score_a_file_from_the_cli(tfidf_run, write, tmp_path, capsys):
+    source = write("comments.csv", "id,comment\n1,you idiot\n2,=1+1\n3,thanks\n")
+    out = tmp_path / "scored.csv"
+    assert main(["score", "--run", tfidf_run.name, "--file", str(source), "--text-col", "comment",
+                 "--out", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == str(out)
+    lines = out.read_text().splitlines()
+    assert len(lines) == 4 and lines[2].startswith("2,'=1+1,")
+    assert main(["score", "--run", tfidf_run.name, "--file", str(source)]) == 2
+    assert "no column 'text'" in capsys.readouterr().err

@@ -52,18 +52,29 @@ def test_score_page_escapes_html_and_scores_one_per_line(tfidf_run):
     assert not any("<script>" in m.value for m in at.markdown)  # never rendered as markdown/HTML
 
 
-def test_score_page_batch_file(tfidf_run, tmp_path):
+def test_score_page_batch_file(tfidf_run):
     at = open_page("pages/score.py", tfidf_run.name)
-    texts = ["=cmd|' /C calc'!A0", "you idiot", "nice edit"] * 5
-    payload = pd.DataFrame({"comment": texts}).to_csv(index=False).encode()
-    # AppTest has no file_uploader driver: score through the same core call the page makes, then check the page.
-    from core.batch import score_file
-    from core.inference import Scorer
+    texts = ["=cmd|' /C calc'!A0", "you stupid idiot", "nice edit, thanks"] * 5
+    payload = pd.DataFrame({"id": range(15), "comment": texts}).to_csv(index=False).encode()
+    at.file_uploader(key="score.upload").set_value(("comments.csv", payload, "text/csv")).run()
+    assert not at.exception and at.selectbox(key="score.text_col").value == "comment"  # the text column is guessed
+    button(at, "Score file").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    name, scored = at.session_state["score.download"]
+    out = pd.read_csv(__import__("io").BytesIO(scored), keep_default_na=False)
+    assert name == "comments-scored.csv" and out["id"].tolist() == list(range(15))
+    assert out["comment"][0] == "'=cmd|' /C calc'!A0" and "p_toxic" in out.columns
+    assert any("rows flagged" in s.value for s in at.success)
 
-    result = score_file(Scorer.from_run(tfidf_run), payload, "c.csv", "comment", tmp_path / "out.csv")
-    out = pd.read_csv(tmp_path / "out.csv", keep_default_na=False)
-    assert result.rows == 15 and out["comment"][0].startswith("'=")
-    assert at.tabs[1].label == "Score a file"
+
+def test_evaluate_on_an_uploaded_labelled_file(tfidf_run):
+    at = open_page("pages/evaluate.py", tfidf_run.name)
+    at.radio(key="eval.source").set_value("uploaded labelled file").run()
+    payload = (PROJECT_ROOT / "data" / "sample.csv").read_bytes()
+    at.file_uploader(key="eval.upload").set_value(("labelled.csv", payload, "text/csv")).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert len(frame_with(at, "label", "threshold")) == 6
+    assert any("**uploaded file** set (777 rows)" in c.value for c in at.caption)
 
 
 def test_evaluate_slider_changes_metrics_and_save_writes_thresholds(tfidf_run):
