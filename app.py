@@ -11,6 +11,7 @@ PAGES = [
     st.Page("pages/runs.py", title="Runs", icon=":material/table_chart:"),
     st.Page("pages/evaluate.py", title="Evaluate", icon=":material/tune:"),
     st.Page("pages/score.py", title="Score", icon=":material/speed:"),
+    st.Page("pages/explain.py", title="Explain", icon=":material/visibility:"),
 ]
 
 st.navigation(PAGES).run()

@@ -196,6 +196,27 @@ class _ProgressBar:
         self.bar.close()
 
 
+def cmd_explain(args) -> int:
+    from core.explain import explain
+    from core.inference import Scorer
+    from core.runs import run_path
+
+    text = " ".join(args.text) if args.text else sys.stdin.read().strip()
+    options = {}
+    for item in args.option or []:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--option {item!r} is not NAME=VALUE. Fix: e.g. --option n_steps=100.")
+        options[name] = value
+    scorer = Scorer.from_run(run_path(args.run), backend="exact")
+    attribution = explain(scorer, text, args.method, label=args.label, seed=args.seed, **options)
+    result = attribution.to_dict()
+    result["word_attributions"] = [{"word": w, "score": s} for w, s in zip(result.pop("words"),
+                                                                         result.pop("word_scores"))]
+    print(to_json(result))
+    return 0
+
+
 def cmd_evaluate(args) -> int:
     from core.data import load_dataset
     from core.inference import Scorer
@@ -276,6 +297,16 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--text-col", default="text", help="the file's text column (default: text)")
     score.add_argument("--out", help="output file (.csv or .jsonl; default: <file>-scored.csv beside it)")
     score.set_defaults(func=cmd_score)
+
+    explain = sub.add_parser("explain", help="explain a text's score for one label; JSON words and scores")
+    explain.add_argument("--run", required=True, help="run folder name or path (inside the models folder)")
+    explain.add_argument("--method", required=True, choices=("shap", "ig", "attention", "rollout", "linear"))
+    explain.add_argument("--label", help="label to explain (default: the highest-scoring one)")
+    explain.add_argument("--option", action="append", metavar="NAME=VALUE",
+                         help="method option, e.g. max_evals=500 or n_steps=100 (repeatable)")
+    explain.add_argument("--seed", type=int, default=0)
+    explain.add_argument("text", nargs="*", help="the text (or stdin)")
+    explain.set_defaults(func=cmd_explain)
 
     evaluate = sub.add_parser("evaluate", help="metrics of a run on a labelled file")
     evaluate.add_argument("--run", required=True)

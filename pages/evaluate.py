@@ -2,6 +2,7 @@
 automatic thresholds (max F1, target precision/recall), saving them, and error analysis."""
 
 import hashlib
+from urllib.parse import urlencode
 
 import numpy as np
 import pandas as pd
@@ -176,8 +177,12 @@ for kind, title in (("false_positives", "Top false positives"), ("false_negative
     rows = errors[kind]
     st.markdown(f"**{title}** for `{error_label}` at {threshold:.3f} ({len(rows)} shown)")
     if len(rows):
+        links = ([f"explain?{urlencode({'run': info.name, 'split': source, 'row': int(r)})}" for r in rows]
+                 if source in ("val", "test") else
+                 [f"explain?{urlencode({'run': info.name, 'text': predictions.texts[r][:1500]})}" for r in rows])
         st.dataframe(pd.DataFrame({"row": rows, "probability": predictions.probs[rows, index],
-                                   "text": [predictions.texts[r] for r in rows]}), hide_index=True,
-                     key=f"eval.{kind}")
+                                   "text": [predictions.texts[r] for r in rows], "explain": links}),
+                     hide_index=True, key=f"eval.{kind}",
+                     column_config={"explain": st.column_config.LinkColumn("explain", display_text="explain ↗")})
     else:
         st.caption("None at this threshold.")

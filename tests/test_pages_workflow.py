@@ -145,3 +145,52 @@ def test_runs_page_compares_and_deletes(tfidf_run, make_run):
 def test_runs_page_empty_state():
     at = open_page("pages/runs.py")
     assert any("No runs yet" in i.value for i in at.info)
+
+
+def html_blocks(at: AppTest) -> list[str]:
+    return [element.proto.body for element in at.get("html")]
+
+
+def test_explain_page_from_a_score_link_escapes_html(tfidf_run):
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=120)
+    at.query_params["run"] = tfidf_run.name
+    at.query_params["text"] = "you <script>alert(1)</script> idiot & co"
+    at.run()
+    at.switch_page("pages/explain.py").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.text_area(key="explain.text").value == "you <script>alert(1)</script> idiot & co"
+    blocks = html_blocks(at)
+    assert len(blocks) == 4  # two methods (linear, shap), each words + legend
+    assert all("<script>" not in b for b in blocks) and any("&lt;script&gt;alert(1)&lt;/script&gt;" in b
+                                                             for b in blocks)
+    from core.inference import Scorer
+
+    result = Scorer.from_run(tfidf_run).score([at.text_area(key="explain.text").value])[0]
+    candidates = result.flagged or list(result.probabilities)
+    assert at.selectbox(key="explain.label").value == max(candidates, key=result.probabilities.get)
+
+
+def test_explain_page_runs_all_methods_on_a_transformer_run(bert_run):
+    at = open_page("pages/explain.py", bert_run.name)
+    at.text_area(key="explain.text").input("you are a stupid idiot").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.multiselect(key="explain.methods").value == ["shap", "ig", "attention", "rollout"]
+    assert len(html_blocks(at)) == 8
+    assert any("convergence_delta" in c.value for c in at.caption)
+    at.selectbox(key="explain.label").set_value("threat").run()
+    assert all("(threat)" in c.value for c in at.caption if c.value.startswith("p("))
+
+
+def test_evaluate_error_rows_link_to_explain(tfidf_run):
+    at = open_page("pages/evaluate.py", tfidf_run.name)
+    first = frame_with(at, "label", "threshold")["label"][0]
+    at.slider(key=f"thr.{tfidf_run.name}.{first}").set_value(0.01).run()  # plenty of false positives
+    errors = [d.value for d in at.dataframe if "explain" in d.value.columns]
+    assert errors and all(link.startswith(f"explain?run={tfidf_run.name}&split=val&row=")
+                          for frame in errors for link in frame["explain"])
+    row = int(errors[0]["row"].iloc[0])
+    at2 = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=120)
+    at2.query_params.update({"run": tfidf_run.name, "split": "val", "row": str(row)})
+    at2.run()
+    at2.switch_page("pages/explain.py").run()
+    assert at2.text_area(key="explain.text").value == errors[0]["text"].iloc[0]

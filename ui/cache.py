@@ -74,3 +74,11 @@ def curve_points(key: str, label: str, _predictions) -> dict:
     i = _predictions.labels.index(label)
     return {"roc": roc_points(_predictions.truth[:, i], _predictions.probs[:, i]),
             "pr": pr_points(_predictions.truth[:, i], _predictions.probs[:, i])}
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def explanation(run_dir: str, text: str, method: str, label: str, options: tuple) -> dict:
+    """One explanation, cached per (run, text, method, label, options)."""
+    from core.explain import explain
+
+    return explain(scorer(run_dir, "exact"), text, method, label=label, **dict(options)).to_dict()

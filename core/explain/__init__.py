@@ -1,0 +1,49 @@
+"""Explain a score: SHAP, Integrated Gradients, attention (and exact linear contributions for tfidf runs).
+
+`explain(scorer, text, method, label=None, **options) -> Attribution`; `methods_for(scorer)` lists what a
+run supports; each method module declares OPTIONS (name, type, range, default) and HOW_TO_READ.
+"""
+
+from __future__ import annotations
+
+from core.errors import ConfigError
+from core.explain.base import Attribution, Option, resolve_options
+
+
+def _registry() -> dict:
+    from core.explain import attention, gradients, linear, shap_text
+
+    return {"shap": shap_text, "ig": gradients, "attention": attention.LAST_LAYER, "rollout": attention.ROLLOUT,
+            "linear": linear}
+
+
+def methods_for(scorer) -> list[str]:
+    """The methods that apply to this run, in display order."""
+    return ["linear", "shap"] if scorer.model_kind == "tfidf" else ["shap", "ig", "attention", "rollout"]
+
+
+def method(name: str):
+    """The module/object of one method (NAME, TITLE, OPTIONS, HOW_TO_READ, explain)."""
+    registry = _registry()
+    if name not in registry:
+        raise ConfigError(f"unknown explanation method {name!r}. Fix: use one of {sorted(registry)}.")
+    return registry[name]
+
+
+def explain(scorer, text: str, method_name: str, label: str | None = None, seed: int = 0, **options) -> Attribution:
+    """Explain the scorer's output for `label` (default: the top label) on `text` with one method.
+
+    Raises:
+        ConfigError: unknown method/option/label, or a method the run does not support.
+    """
+    if not str(text).strip():
+        raise ConfigError("nothing to explain: the text is empty. Fix: paste a comment.")
+    if method_name not in methods_for(scorer):
+        raise ConfigError(f"method {method_name!r} does not apply to this {scorer.model_kind} run. "
+                          f"Fix: use one of {methods_for(scorer)}.")
+    chosen = method(method_name)
+    values = resolve_options(chosen.OPTIONS, options)
+    return chosen.explain(scorer, str(text), label=label, seed=seed, **values)
+
+
+__all__ = ["Attribution", "Option", "explain", "method", "methods_for"]

@@ -1,0 +1,93 @@
+"""Explain: why a comment got its score — SHAP, Integrated Gradients and attention side by side, per label."""
+
+import streamlit as st
+
+from core.errors import CoreError
+from core.evaluation.predictions import SPLITS
+from core.explain import method, methods_for
+from core.explain.base import Attribution
+from core.explain.render import legend_html, words_html
+from ui import cache
+from ui.run_select import pick_run
+
+MAX_TEXT = 5000
+
+st.title("Explain")
+info = pick_run()
+if info is None:
+    st.stop()
+try:
+    scorer = cache.scorer(str(info.path), "exact")  # gradients and attention need the fp32 model
+except CoreError as exc:
+    st.error(str(exc))
+    st.stop()
+scorer.reload_thresholds()
+
+
+def text_from_link() -> str:
+    """A text sent by the Score page (?text=) or Evaluate's error list (?split=val&row=N)."""
+    params = st.query_params
+    if params.get("text"):
+        return params["text"][:MAX_TEXT]
+    if params.get("split") in SPLITS and str(params.get("row", "")).isdigit():
+        try:
+            predictions = cache.split_predictions(str(info.path), params["split"])
+            return predictions.texts[int(params["row"])]
+        except (CoreError, IndexError):
+            st.warning(f"Row {params['row']} of the {params['split']} split was not found in this run.")
+    return ""
+
+
+if "explain.text" not in st.session_state or st.session_state.get("explain.link") != dict(st.query_params):
+    st.session_state["explain.text"] = text_from_link() or st.session_state.get("explain.text", "")
+    st.session_state["explain.link"] = dict(st.query_params)
+text = st.text_area("Comment", key="explain.text", height=110, max_chars=MAX_TEXT,
+                    placeholder="Paste a comment, or open one from Score or Evaluate's error list…")
+if not text.strip():
+    st.info("Paste a comment to see which words drove each label's score.")
+    st.stop()
+
+result = scorer.score([text])[0]
+ranked = sorted(scorer.labels, key=lambda label: -result.probabilities[label])
+default = next((label for label in ranked if label in result.flagged), ranked[0])
+label = st.selectbox("Label to explain", ranked, index=ranked.index(default),
+                     format_func=lambda n: f"{n} — p={result.probabilities[n]:.3f}"
+                                           f"{' (flagged)' if n in result.flagged else ''}", key="explain.label")
+available = methods_for(scorer)
+chosen = st.multiselect("Methods", available, default=available, key="explain.methods",
+                        format_func=lambda name: method(name).TITLE)
+options = {}
+with st.expander("Options"):
+    for name in chosen:
+        for option in method(name).OPTIONS:
+            widget = st.number_input if option.kind == "float" else st.slider
+            options[(name, option.name)] = widget(f"{method(name).TITLE}: {option.name}", option.minimum,
+                                                  option.maximum, option.default, help=option.help,
+                                                  key=f"explain.opt.{name}.{option.name}")
+if result.truncated:
+    st.warning(f"The comment has {result.tokens} tokens; the model reads the first {scorer.max_length}, "
+               "so only those are explained.")
+
+columns = st.columns(max(len(chosen), 1))
+for column, name in zip(columns, chosen):
+    spec = method(name)
+    own = tuple(sorted((k[1], v) for k, v in options.items() if k[0] == name))
+    with column:
+        st.markdown(f"**{spec.TITLE}**")
+        try:
+            with st.spinner(f"Computing {spec.TITLE}…"):
+                attribution = Attribution(**cache.explanation(str(info.path), text, name, label, own))
+        except (CoreError, RuntimeError) as exc:
+            st.error(str(exc))
+            continue
+        scale = max((abs(s) for s in attribution.word_scores), default=0.0)
+        st.html(words_html(attribution, scale))
+        st.html(legend_html(scale, positive_only=name in ("attention", "rollout")))
+        what = "logit" if name == "linear" else "p"
+        base = "" if attribution.base is None else f", base {attribution.base:.3f}"
+        st.caption(f"{what}({attribution.label}) = {attribution.output:.3f}{base} · {attribution.seconds:.2f} s"
+                   + "".join(f" · {k} {v:.2g}" for k, v in attribution.details.items()
+                             if k in ("convergence_delta", "additivity_error")))
+        with st.popover("How to read this"):
+            st.write(spec.HOW_TO_READ)
+
