@@ -12,6 +12,7 @@ PAGES = [
     st.Page("pages/evaluate.py", title="Evaluate", icon=":material/tune:"),
     st.Page("pages/score.py", title="Score", icon=":material/speed:"),
     st.Page("pages/explain.py", title="Explain", icon=":material/visibility:"),
+    st.Page("pages/rewrite.py", title="Rewrite", icon=":material/edit_note:"),
 ]
 
 st.navigation(PAGES).run()

@@ -217,6 +217,19 @@ def cmd_explain(args) -> int:
     return 0
 
 
+def cmd_rewrite(args) -> int:
+    from core.inference import Scorer
+    from core.rewrite import rewrite
+    from core.runs import run_path
+
+    text = " ".join(args.text) if args.text else sys.stdin.read().strip()
+    scorer = Scorer.from_run(run_path(args.run), backend="exact")
+    candidates = rewrite(scorer, text, args.backend, args.candidates, args.min_similarity, model=args.model)
+    print(to_json({"text": text, "backend": args.backend, "thresholds": scorer.thresholds,
+                   "candidates": [c.to_dict() for c in candidates]}))
+    return 0
+
+
 def cmd_evaluate(args) -> int:
     from core.data import load_dataset
     from core.inference import Scorer
@@ -307,6 +320,16 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--seed", type=int, default=0)
     explain.add_argument("text", nargs="*", help="the text (or stdin)")
     explain.set_defaults(func=cmd_explain)
+
+    rewrite = sub.add_parser("rewrite", help="civil rewrites of a text, each verified by the run; JSON")
+    rewrite.add_argument("--run", required=True, help="run folder name or path (inside the models folder)")
+    rewrite.add_argument("--backend", choices=("local", "gemini"), default="local",
+                         help="local (offline, default) or gemini (needs GEMINI_API_KEY)")
+    rewrite.add_argument("--candidates", type=int, default=3, help="Gemini candidates (1-8)")
+    rewrite.add_argument("--min-similarity", type=float, default=0.6, help="meaning similarity floor (cosine)")
+    rewrite.add_argument("--model", help="Gemini model name (default: a current Flash model)")
+    rewrite.add_argument("text", nargs="*", help="the text (or stdin)")
+    rewrite.set_defaults(func=cmd_rewrite)
 
     evaluate = sub.add_parser("evaluate", help="metrics of a run on a labelled file")
     evaluate.add_argument("--run", required=True)

@@ -64,6 +64,9 @@ with st.expander("Options"):
             options[(name, option.name)] = widget(f"{method(name).TITLE}: {option.name}", option.minimum,
                                                   option.maximum, option.default, help=option.help,
                                                   key=f"explain.opt.{name}.{option.name}")
+if result.flagged:
+    st.page_link("pages/rewrite.py", label="Suggest a civil rewrite of this comment", icon=":material/edit_note:",
+                 query_params={"run": info.name, "text": text[:1500]})
 if result.truncated:
     st.warning(f"The comment has {result.tokens} tokens; the model reads the first {scorer.max_length}, "
                "so only those are explained.")

@@ -66,8 +66,13 @@ with paste_tab:
                                    f"{scorer.max_length}.")
                     st.plotly_chart(charts.probability_bars(result.probabilities, scorer.thresholds),
                                     key=f"bars.{i}")
-                    st.page_link("pages/explain.py", label="Explain this score", icon=":material/visibility:",
-                                 query_params={"run": info.name, "text": result.text[:1500]})
+                    links = st.columns(2)
+                    links[0].page_link("pages/explain.py", label="Explain this score", icon=":material/visibility:",
+                                       query_params={"run": info.name, "text": result.text[:1500]})
+                    if result.flagged:
+                        links[1].page_link("pages/rewrite.py", label="Suggest a civil rewrite",
+                                           icon=":material/edit_note:",
+                                           query_params={"run": info.name, "text": result.text[:1500]})
             if len(results) > 20:
                 st.caption(f"Charts for the first 20 texts; the table above has all {len(results)}.")
 

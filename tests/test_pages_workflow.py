@@ -194,3 +194,24 @@ def test_evaluate_error_rows_link_to_explain(tfidf_run):
     at2.run()
     at2.switch_page("pages/explain.py").run()
     assert at2.text_area(key="explain.text").value == errors[0]["text"].iloc[0]
+
+
+def test_rewrite_page_local_backend_verifies_and_escapes(tfidf_run, monkeypatch):
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=120)
+    at.query_params.update({"run": tfidf_run.name, "text": "You <b>stupid</b> idiot & troll"})
+    at.run()
+    at.switch_page("pages/rewrite.py").run()
+    assert not at.exception
+    assert at.text_area(key="rewrite.text").value == "You <b>stupid</b> idiot & troll"
+    assert at.radio(key="rewrite.backend").value == "local"  # no key anywhere: local first
+    button(at, "Rewrite").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    verdicts = [m.value for m in [*at.success, *at.warning] if " · local · similarity" in m.value]
+    assert len(verdicts) == 1
+    diff = html_blocks(at)[0]
+    assert "<b>" not in diff and "&lt;b&gt;stupid&lt;/b&gt;" in diff and "&amp;" in diff
+    assert any(c.value.startswith("Edits: ") for c in at.caption)
+    at.radio(key="rewrite.backend").set_value("gemini").run()
+    assert any("No key found" in i.value for i in at.info)

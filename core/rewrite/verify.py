@@ -1,0 +1,65 @@
+"""Verify rewrites: re-score with the user's own model and compare meaning with the original.
+
+A candidate is *accepted* when no label reaches its threshold any more and its meaning similarity (cosine of
+bundled-MiniLM sentence embeddings) is at least `min_similarity` (the ParaDetox idea: style-transfer
+accuracy + similarity). Candidates are ranked by (accepted, similarity).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+DEFAULT_MIN_SIMILARITY = 0.6
+
+
+@dataclass
+class Candidate:
+    """One verified rewrite."""
+
+    text: str
+    source: str  # "gemini" | "local"
+    before: dict[str, float]
+    after: dict[str, float]
+    flagged_after: list[str]
+    similarity: float
+    length_ratio: float
+    accepted: bool
+    changes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@lru_cache(maxsize=1)
+def _embedder():
+    from sentence_transformers import SentenceTransformer
+
+    from core.models import bundled_model_path
+
+    return SentenceTransformer(str(bundled_model_path()), device="cpu")
+
+
+def similarities(original: str, candidates: list[str]) -> np.ndarray:
+    """Cosine similarity of each candidate to the original (bundled MiniLM, normalised mean-pooled embeddings)."""
+    if not candidates:
+        return np.zeros(0)
+    vectors = _embedder().encode([original, *candidates], normalize_embeddings=True, convert_to_numpy=True)
+    return vectors[1:] @ vectors[0]
+
+
+def verify(scorer, original: str, texts: list[str], source: str, min_similarity: float = DEFAULT_MIN_SIMILARITY,
+           changes: list[list[str]] | None = None) -> list[Candidate]:
+    """Score, compare and rank rewrites of `original` (best first)."""
+    before = scorer.score([original])[0].probabilities
+    results = scorer.score(texts) if texts else []
+    similarity = similarities(original, texts)
+    candidates = []
+    for i, (text, result) in enumerate(zip(texts, results)):
+        accepted = not result.flagged and float(similarity[i]) >= min_similarity
+        candidates.append(Candidate(text, source, before, result.probabilities, result.flagged,
+                                    float(similarity[i]), len(text) / max(len(original), 1), accepted,
+                                    (changes or [[]] * len(texts))[i]))
+    return sorted(candidates, key=lambda c: (c.accepted, c.similarity), reverse=True)
