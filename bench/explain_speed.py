@@ -8,7 +8,7 @@ A fine-tuned bundled-MiniLM run (default: the newest succeeded `classifier` run)
 Prints mean seconds per comment, the speed-up of our SHAP, and the mean Spearman rank correlation of
 word attributions (ours vs the default).
 
-Run: .venv/bin/python bench/explain_speed.py [RUN_DIR] [N]
+Run: .venv/bin/python bench/explain_speed.py [RUN_DIR] [N]   (SHAP_MAX_EVALS=... to try another budget)
 """
 
 from __future__ import annotations
@@ -76,6 +76,7 @@ def main() -> None:
     run_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else newest_classifier_run()
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 20
     scorer = Scorer.from_run(run_dir, backend="exact")
+    shap_options = {"max_evals": int(os.environ["SHAP_MAX_EVALS"])} if os.environ.get("SHAP_MAX_EVALS") else {}
     comments = pick_comments(scorer, n)
     print(f"run {run_dir.name}: {len(comments)} comments of 30-40 tokens")
     explain(scorer, comments[0], "shap")  # warm-up: imports, kernels
@@ -86,7 +87,7 @@ def main() -> None:
     for text in comments:
         target = int(np.argmax(scorer.predict_proba([text])[0]))
         label = scorer.labels[target]
-        ours = explain(scorer, text, "shap", label=label)
+        ours = explain(scorer, text, "shap", label=label, **shap_options)
         times["shap"].append(ours.seconds)
         times["ig"].append(explain(scorer, text, "ig", label=label).seconds)
         times["attention"].append(explain(scorer, text, "attention", label=label).seconds)

@@ -8,11 +8,13 @@ from core.data import (KINDS, BalanceOptions, CleanOptions, PrepareOptions, Spli
 from core.errors import CoreError
 from core.paths import SAMPLE_MULTILABEL, SAMPLE_PAIRS, SAMPLE_QA
 from ui import cache, charts, state
+from ui.entry import require_app_entry
 
 SAMPLES = {"Toxic comments (multilabel)": SAMPLE_MULTILABEL, "Paraphrase pairs": SAMPLE_PAIRS,
            "Moderation Q&A": SAMPLE_QA}
 UPLOAD_LIMIT_MB = 200
 
+require_app_entry()
 st.title("Data")
 
 # 1. Source ---------------------------------------------------------------------------------------------

@@ -17,7 +17,9 @@ from core.fileio import read_json
 from core.runs import THRESHOLDS, read_thresholds
 from ui import cache, charts
 from ui.run_select import pick_run
+from ui.entry import require_app_entry
 
+require_app_entry()
 st.title("Evaluate")
 info = pick_run()
 if info is None:

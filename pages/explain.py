@@ -9,7 +9,9 @@ from core.explain.base import Attribution
 from core.explain.render import legend_html, words_html
 from ui import cache
 from ui.run_select import pick_run
+from ui.entry import require_app_entry
 
+require_app_entry()
 MAX_TEXT = 5000
 
 st.title("Explain")

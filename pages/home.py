@@ -8,7 +8,9 @@ from core.paths import SAMPLE_MULTILABEL, datasets_dir, models_dir
 from core.data import list_versions
 from core.runs import list_runs
 from ui import cache
+from ui.entry import require_app_entry
 
+require_app_entry()
 st.title("CleanSpeech Studio")
 st.write("Take a labelled text dataset to a fine-tuned, threshold-tuned, explained toxicity model — "
          "in the browser, offline, on a laptop or one GPU.")

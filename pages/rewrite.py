@@ -12,7 +12,9 @@ from core.rewrite.gemini import DEFAULT_MODEL, api_key_from_env
 from core.rewrite.verify import DEFAULT_MIN_SIMILARITY
 from ui import cache, charts
 from ui.run_select import pick_run
+from ui.entry import require_app_entry
 
+require_app_entry()
 _KEY = "rewrite.session_key"  # a pasted key lives in this session's memory only
 
 

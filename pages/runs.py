@@ -8,7 +8,9 @@ from core.errors import CoreError
 from core.paths import models_dir
 from ui import cache, charts
 from ui.run_select import offer_minilm_demo
+from ui.entry import require_app_entry
 
+require_app_entry()
 st.title("Runs")
 st.caption(f"Runs folder: `{models_dir()}`")
 all_runs = runs.list_runs()

@@ -11,7 +11,9 @@ from core.errors import CoreError
 from core.inference import BACKENDS, save_backend, saved_backend
 from ui import cache, charts
 from ui.run_select import pick_run
+from ui.entry import require_app_entry
 
+require_app_entry()
 MAX_UPLOAD_MB = 200
 
 st.title("Score")

@@ -9,7 +9,9 @@ from core import jobs, runs
 from core.errors import CoreError
 from core.models import resolve_model
 from ui import charts, forms
+from ui.entry import require_app_entry
 
+require_app_entry()
 st.title("Train")
 
 

@@ -66,6 +66,16 @@ def page(server):
         browser.close()
 
 
+def test_a_deep_link_as_first_request_still_runs_through_app_py(server, page):
+    """The first request after a server start is /data: it must get our navigation, not Streamlit's
+    legacy pages/ mode (file names as links, no page config)."""
+    page.goto(f"{server}/data")
+    page.get_by_role("heading", name="Report").wait_for()
+    nav = page.get_by_test_id("stSidebarNav")
+    nav.get_by_text("Home", exact=True).wait_for()
+    assert nav.get_by_text("app", exact=True).count() == 0
+
+
 def test_home_and_data_pages_render_in_a_real_browser(server, page):
     ARTIFACTS.mkdir(exist_ok=True)
     page.goto(server)
