@@ -17,29 +17,15 @@ import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
+from _common import JIGSAW_TEST, run_from_args  # noqa: E402  (puts the project on sys.path)
 import numpy as np  # noqa: E402
 
-from core import runs  # noqa: E402
 from core.data import load_dataset  # noqa: E402
 from core.explain import explain  # noqa: E402
 from core.explain.base import words_from_offsets  # noqa: E402
 from core.inference import Scorer  # noqa: E402
 
-JIGSAW_TEST = ROOT.parent / "shared" / "data" / "jigsaw" / "test.csv"
-
-
-def newest_classifier_run() -> Path:
-    for info in runs.list_runs():
-        if info.model_kind == "classifier" and runs.has_model(info.path):
-            return info.path
-    sys.exit("no classifier run with a saved model: train one first")
 
 
 def pick_comments(scorer, n: int) -> list[str]:
@@ -73,7 +59,7 @@ def default_shap(scorer, text: str, target: int) -> tuple[list[str], list[float]
 def main() -> None:
     from scipy.stats import spearmanr
 
-    run_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else newest_classifier_run()
+    run_dir = run_from_args(sys.argv[1:2])
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 20
     scorer = Scorer.from_run(run_dir, backend="exact")
     shap_options = {"max_evals": int(os.environ["SHAP_MAX_EVALS"])} if os.environ.get("SHAP_MAX_EVALS") else {}

@@ -10,30 +10,20 @@ Run: .venv/bin/python bench/rewrite_local.py [RUN_DIR] [N]
 
 from __future__ import annotations
 
-import os
 import statistics
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from _common import JIGSAW_TEST, run_from_args  # noqa: E402  (puts the project on sys.path)
 
-from core import runs  # noqa: E402
 from core.data import load_dataset  # noqa: E402
 from core.inference import Scorer  # noqa: E402
 from core.rewrite.local import rewrite_local  # noqa: E402
 from core.rewrite.verify import DEFAULT_MIN_SIMILARITY, verify  # noqa: E402
 
-JIGSAW_TEST = ROOT.parent / "shared" / "data" / "jigsaw" / "test.csv"
 
 
 def main() -> None:
-    run_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else next(
-        (r.path for r in runs.list_runs() if r.model_kind == "classifier" and runs.has_model(r.path)), None)
-    if run_dir is None:
-        sys.exit("no classifier run with a saved model: train one first")
+    run_dir = run_from_args(sys.argv[1:2])
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 50
     scorer = Scorer.from_run(run_dir, backend="exact")
     test = load_dataset(JIGSAW_TEST).frame

@@ -13,17 +13,12 @@ Run: .venv/bin/python bench/score_throughput.py [RUN_DIR] [N]
 
 from __future__ import annotations
 
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
+from _common import JIGSAW_TEST, run_from_args  # noqa: E402  (puts the project on sys.path)
 import numpy as np  # noqa: E402
 
 from core import runs  # noqa: E402
@@ -31,15 +26,7 @@ from core.data import load_dataset  # noqa: E402
 from core.evaluation.metrics import multilabel_metrics  # noqa: E402
 from core.inference import Scorer  # noqa: E402
 
-JIGSAW_TEST = ROOT.parent / "shared" / "data" / "jigsaw" / "test.csv"
 COMMENT = "You are a complete idiot and everyone on this talk page knows it, stop editing my article now."
-
-
-def newest_classifier_run() -> Path:
-    for info in runs.list_runs():
-        if info.model_kind == "classifier" and runs.has_model(info.path):
-            return info.path
-    sys.exit("no classifier run with a saved model: train one first (see bench/RESULTS.md)")
 
 
 def timed(fn, repeats: int = 2) -> tuple[float, object]:
@@ -73,7 +60,7 @@ def p50_ms(fn, calls: int = 200) -> float:
 
 
 def main() -> None:
-    run_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else newest_classifier_run()
+    run_dir = run_from_args(sys.argv[1:2])
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
     test = load_dataset(JIGSAW_TEST)
     all_texts = test.frame["text"].tolist()

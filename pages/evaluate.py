@@ -22,8 +22,6 @@ from ui.entry import require_app_entry
 require_app_entry()
 st.title("Evaluate")
 info = pick_run()
-if info is None:
-    st.stop()
 
 SOURCES = {"validation": "val", "test": "test", "uploaded labelled file": "upload"}
 source = SOURCES[st.radio("Evaluate on", list(SOURCES), horizontal=True, key="eval.source")]

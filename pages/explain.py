@@ -8,7 +8,7 @@ from core.explain import method, methods_for
 from core.explain.base import Attribution
 from core.explain.render import legend_html, words_html
 from ui import cache
-from ui.run_select import pick_run
+from ui.run_select import load_scorer, pick_run
 from ui.entry import require_app_entry
 
 require_app_entry()
@@ -16,14 +16,7 @@ MAX_TEXT = 5000
 
 st.title("Explain")
 info = pick_run()
-if info is None:
-    st.stop()
-try:
-    scorer = cache.scorer(str(info.path), "exact")  # gradients and attention need the fp32 model
-except CoreError as exc:
-    st.error(str(exc))
-    st.stop()
-scorer.reload_thresholds()
+scorer = load_scorer(info, "exact")  # gradients and attention need the fp32 model
 
 
 def text_from_link() -> str:

@@ -10,8 +10,8 @@ from core.errors import CoreError
 from core.rewrite import rewrite
 from core.rewrite.gemini import DEFAULT_MODEL, api_key_from_env
 from core.rewrite.verify import DEFAULT_MIN_SIMILARITY
-from ui import cache, charts
-from ui.run_select import pick_run
+from ui import charts
+from ui.run_select import load_scorer, pick_run
 from ui.entry import require_app_entry
 
 require_app_entry()
@@ -44,14 +44,7 @@ def secret_key() -> str | None:
 
 st.title("Rewrite")
 info = pick_run()
-if info is None:
-    st.stop()
-try:
-    scorer = cache.scorer(str(info.path), "exact")
-except CoreError as exc:
-    st.error(str(exc))
-    st.stop()
-scorer.reload_thresholds()
+scorer = load_scorer(info, "exact")
 
 if st.query_params.get("text") and st.session_state.get("rewrite.link") != st.query_params["text"]:
     st.session_state["rewrite.text"] = st.query_params["text"][:5000]

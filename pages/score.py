@@ -9,8 +9,8 @@ import streamlit as st
 from core.batch import estimate_rows, read_chunks, score_file
 from core.errors import CoreError
 from core.inference import BACKENDS, save_backend, saved_backend
-from ui import cache, charts
-from ui.run_select import pick_run
+from ui import charts
+from ui.run_select import load_scorer, pick_run
 from ui.entry import require_app_entry
 
 require_app_entry()
@@ -18,8 +18,6 @@ MAX_UPLOAD_MB = 200
 
 st.title("Score")
 info = pick_run()
-if info is None:
-    st.stop()
 
 backend = saved_backend(info.path)
 if info.model_kind != "tfidf":
@@ -29,12 +27,7 @@ if info.model_kind != "tfidf":
     if backend != saved_backend(info.path) and st.sidebar.button("Save as this run's default"):
         save_backend(info.path, backend)
         st.sidebar.success(f"Saved: this run scores with {backend!r} everywhere.")
-try:
-    scorer = cache.scorer(str(info.path), backend)
-except CoreError as exc:
-    st.error(str(exc))
-    st.stop()
-scorer.reload_thresholds()  # thresholds saved on the Evaluate page apply at once
+scorer = load_scorer(info, backend)
 
 paste_tab, file_tab = st.tabs(["Paste text", "Score a file"])
 

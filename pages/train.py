@@ -1,6 +1,5 @@
 """Train: launch a background training job and watch it live (re-attaches after refresh via ?run=)."""
 
-import time
 from pathlib import Path
 
 import streamlit as st

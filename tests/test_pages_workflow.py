@@ -31,7 +31,7 @@ def button(at: AppTest, label: str):
 
 def test_score_page_first_launch_trains_a_demo_model_and_scores(isolated_dirs):
     at = open_page("pages/score.py")
-    assert any("demo model" in i.value for i in at.sidebar.info)
+    assert any("demo model" in i.value for i in at.sidebar.info), [e.value for e in at.error]
     at.text_area(key="score.text").input("you stupid idiot, I hate you")
     at.button[0].click().run()  # the form's submit button
     assert not at.exception

@@ -1,14 +1,19 @@
-"""Make every page run through app.py, even when the first request after a server start is a deep link.
+"""Make every page run through app.py, even when Streamlit starts it in its legacy "pages/ folder" mode.
 
-Streamlit still honours its old "pages/ folder" mode until the entry script has called `st.navigation`
-once in the process: a first visit to e.g. /score would run pages/score.py on its own (no page config,
-file names as navigation). A page that finds itself in that mode switches it off and reruns, so app.py
-runs and resolves the same URL through our navigation.
+Streamlit treats an app with a `pages/` folder in the old way until the entry script has called
+`st.navigation` once in the process: a first request to e.g. /score after a server start runs
+pages/score.py on its own (no page config, file names as navigation). A page that finds itself in
+that mode switches it off and runs app.py in its place, in the same script run (so nothing the user
+clicked is lost); app.py's navigation then runs this page, and the outer run stops.
 """
 
 from __future__ import annotations
 
+import runpy
+
 import streamlit as st
+
+from core.paths import PROJECT_ROOT
 
 
 def require_app_entry() -> None:
@@ -19,4 +24,5 @@ def require_app_entry() -> None:
         return
     if getattr(PagesManager, "uses_pages_directory", False):
         PagesManager.uses_pages_directory = False
-        st.rerun()
+        runpy.run_path(str(PROJECT_ROOT / "app.py"), run_name="__main__")
+        st.stop()

@@ -31,8 +31,11 @@ def offer_minilm_demo() -> None:
                          query_params={"run": run_dir.name}, icon=":material/model_training:")
 
 
-def pick_run() -> runs.RunInfo | None:
-    """Sidebar selectbox over runs with a saved model; trains the demo model on first launch."""
+def pick_run() -> runs.RunInfo:
+    """Sidebar selectbox over runs with a saved model; trains the demo model on first launch.
+
+    When no model can be had, it shows why and stops the page.
+    """
     usable = demo.usable_runs()
     if not usable:
         try:
@@ -40,7 +43,7 @@ def pick_run() -> runs.RunInfo | None:
                 demo.ensure_demo_model()
         except CoreError as exc:
             st.error(str(exc))
-            return None
+            st.stop()
         usable = demo.usable_runs()
     names = [r.name for r in usable]
     wanted = st.query_params.get("run") or st.session_state.get(_KEY)
@@ -55,3 +58,16 @@ def pick_run() -> runs.RunInfo | None:
         st.sidebar.info("This is a **demo model** trained on the small bundled sample: fine for trying the tool, "
                         "not for moderation. Train your own on the Train page.")
     return info
+
+
+def load_scorer(info: runs.RunInfo, backend: str = "exact"):
+    """The run's cached Scorer with the latest saved thresholds; shows the error and stops the page if it fails."""
+    from ui import cache
+
+    try:
+        scorer = cache.scorer(str(info.path), backend)
+    except CoreError as exc:
+        st.error(str(exc))
+        st.stop()
+    scorer.reload_thresholds()  # thresholds saved on the Evaluate page apply at once
+    return scorer
