@@ -2,7 +2,7 @@
 
 A fine-tuned bundled-MiniLM run (default: the newest succeeded `classifier` run) explains 20 comments of
 ../shared/data/jigsaw/test.csv that have 30-40 tokens, each for its top label, warm:
-  ours: SHAP (token-id masker, max_evals 300, batch 64), IG (50 steps), attention (last layer)
+  ours: SHAP (token-id masker, max_evals 200 by default, batch 64), IG (50 steps), attention (last layer)
   baseline: shap.Explainer(f, shap.maskers.Text(tokenizer)) with its defaults (max_evals=500, batch size
             from the masker), f = tokenizer + model + sigmoid on the masked strings
 Prints mean seconds per comment, the speed-up of our SHAP, and the mean Spearman rank correlation of

@@ -26,7 +26,8 @@ from core.data import load_dataset  # noqa: E402
 from core.evaluation.metrics import multilabel_metrics  # noqa: E402
 from core.inference import Scorer  # noqa: E402
 
-COMMENT = "You are a complete idiot and everyone on this talk page knows it, stop editing my article now."
+COMMENT = ("You are a complete idiot and everyone on this talk page knows it, so stop editing my article "
+           "now or I will report you to the admins.")
 
 
 def timed(fn, repeats: int = 2) -> tuple[float, object]:

@@ -17,7 +17,7 @@ from core.explain.forward import encode, probability_fn, tokens_of
 
 NAME = "shap"
 TITLE = "SHAP (partition)"
-OPTIONS = [Option("max_evals", "int", 300, 20, 5000, "model evaluations: more = closer to exact Owen values, slower"),
+OPTIONS = [Option("max_evals", "int", 200, 20, 5000, "model evaluations: more = closer to exact Owen values, slower"),
            Option("batch_size", "int", 64, 1, 1024, "masked variants per forward pass")]
 HOW_TO_READ = ("Owen values from masking groups of tokens: red words raise the label's probability, blue ones "
                "lower it; the base value (all words masked) plus all scores equals the probability.")
@@ -50,7 +50,7 @@ def _transformer_model(scorer, target: int, batch_size: int):
     return model
 
 
-def explain(scorer, text: str, label: str | None = None, max_evals: int = 300, batch_size: int = 64,
+def explain(scorer, text: str, label: str | None = None, max_evals: int = 200, batch_size: int = 64,
             seed: int = 0) -> Attribution:
     """SHAP values of the probability of `label` (default: the top label) for `text`."""
     import shap
