@@ -26,6 +26,8 @@ bench: $(STAMP)
 	$(PY) bench/train_throughput.py
 	$(PY) bench/evaluate_slider.py
 	$(PY) bench/score_throughput.py
+	$(PY) bench/explain_speed.py
+	$(PY) bench/rewrite_local.py
 
 samples: $(STAMP)
 	$(PY) data/make_samples.py
