@@ -16,7 +16,7 @@ from typing import Callable, Iterator
 
 import pandas as pd
 
-from core.data.io import DEFAULT_MAX_BYTES, FORMATS
+from core.data.io import DEFAULT_MAX_BYTES, decode_text, format_of, read_bytes
 from core.errors import DataError
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -52,59 +52,36 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _format(name: str) -> str:
-    fmt = FORMATS.get(Path(name).suffix.lower())
-    if fmt is None:
-        raise DataError(f"{name}: unknown file type {Path(name).suffix!r}. Fix: use .csv, .tsv, .jsonl or .parquet.")
-    return fmt
-
-
-def _text_stream(raw: bytes, name: str, warnings: list[str]) -> io.StringIO:
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")
-        warnings.append(f"{name} is not UTF-8; read it as Windows-1252/Latin-1. Check accented characters.")
-    return io.StringIO(text)
-
-
-def read_chunks(source: str | Path | bytes, name: str, chunk_rows: int, warnings: list[str],
-                max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[pd.DataFrame]:
+def read_chunks(raw: bytes, name: str, chunk_rows: int, warnings: list[str]) -> Iterator[pd.DataFrame]:
     """Yield the table's rows `chunk_rows` at a time (strings kept as strings)."""
-    fmt = _format(name)
-    size = len(source) if isinstance(source, (bytes, bytearray)) else Path(source).stat().st_size
-    if size > max_bytes:
-        raise DataError(f"{name} is {size / 2**20:.1f} MB, over the {max_bytes / 2**20:.0f} MB limit. "
-                        "Fix: split the file, or raise the limit.")
+    fmt = format_of(name, None)
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
-        handle = pq.ParquetFile(io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source)
-        for batch in handle.iter_batches(batch_size=chunk_rows):
+        for batch in pq.ParquetFile(io.BytesIO(raw)).iter_batches(batch_size=chunk_rows):
             yield batch.to_pandas()
         return
-    raw = bytes(source) if isinstance(source, (bytes, bytearray)) else Path(source).read_bytes()
-    stream = _text_stream(raw, name, warnings)
+    text, _, decode_warnings = decode_text(raw, name)
+    warnings.extend(decode_warnings)
     try:
         if fmt == "jsonl":
-            yield from pd.read_json(stream, lines=True, chunksize=chunk_rows, dtype=False)
+            yield from pd.read_json(io.StringIO(text), lines=True, chunksize=chunk_rows, dtype=False)
         else:
-            yield from pd.read_csv(stream, sep="\t" if fmt == "tsv" else ",", chunksize=chunk_rows, dtype=str,
-                                   keep_default_na=False)
+            yield from pd.read_csv(io.StringIO(text), sep="\t" if fmt == "tsv" else ",", chunksize=chunk_rows,
+                                   dtype=str, keep_default_na=False)
     except (ValueError, pd.errors.ParserError) as exc:
         raise DataError(f"{name}: could not read the rows ({exc}). Fix: check the file's format.") from None
 
 
-def estimate_rows(source: str | Path | bytes, name: str) -> int | None:
-    """Rows in a text table, by counting line breaks (approximate with multi-line cells); None for parquet."""
-    if _format(name) == "parquet":
+def estimate_rows(raw: bytes, name: str) -> int:
+    """Rows in a table: exact for parquet, by counting line breaks for text (approximate with multi-line cells)."""
+    fmt = format_of(name, None)
+    if fmt == "parquet":
         import pyarrow.parquet as pq
 
-        handle = pq.ParquetFile(io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source)
-        return handle.metadata.num_rows
-    raw = bytes(source) if isinstance(source, (bytes, bytearray)) else Path(source).read_bytes()
+        return pq.ParquetFile(io.BytesIO(raw)).metadata.num_rows
     lines = raw.count(b"\n") + (0 if raw.endswith(b"\n") else 1)
-    return max(lines - (0 if _format(name) == "jsonl" else 1), 0)
+    return max(lines - (0 if fmt == "jsonl" else 1), 0)
 
 
 def score_file(scorer, source: str | Path | bytes, name: str, text_col: str, dest: str | Path,
@@ -123,12 +100,13 @@ def score_file(scorer, source: str | Path | bytes, name: str, text_col: str, des
     import time
 
     started, warnings = time.perf_counter(), []
+    raw, name = read_bytes(source, name, max_bytes)  # read once: the row estimate and the chunks share it
     dest = Path(dest)
-    total = estimate_rows(source, name)
+    total = estimate_rows(raw, name)
     done = flagged = truncated = 0
     as_jsonl = dest.suffix.lower() in (".jsonl", ".ndjson")
     with open(dest, "w", encoding="utf-8", newline="") as out:
-        for chunk in read_chunks(source, name, chunk_rows, warnings, max_bytes):
+        for chunk in read_chunks(raw, name, chunk_rows, warnings):
             if text_col not in chunk.columns:
                 raise DataError(f"{name}: no column {text_col!r}; columns are {list(map(str, chunk.columns))}. "
                                 "Fix: pick the column that holds the texts.")
@@ -147,7 +125,7 @@ def score_file(scorer, source: str | Path | bytes, name: str, text_col: str, des
             flagged += sum(1 for r in results if r.flagged)
             truncated += sum(1 for r in results if r.truncated)
             if progress:
-                progress(done, max(total or 0, done))
+                progress(done, max(total, done))
     if done == 0:
         raise DataError(f"{name} has no data rows. Fix: choose a file with a header row and data rows.")
     return BatchResult(dest, done, flagged, truncated, time.perf_counter() - started, warnings)

@@ -7,11 +7,12 @@ this module owns the file names and the reading/writing of the small JSON files.
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import ModelNotAvailable
+from core.errors import ConfigError, JobError, ModelNotAvailable
 from core.fileio import read_json, read_jsonl, write_json
 from core.paths import models_dir, resolve_inside, slugify
 
@@ -150,6 +151,11 @@ def read_thresholds(run_dir: Path, labels: list[str]) -> dict[str, float]:
     return {label: float(saved.get(label, 0.5)) for label in labels}
 
 
+def save_thresholds(run_dir: Path, payload: dict) -> None:
+    """Write a run's `thresholds.json` (atomic); Score, Explain and Rewrite read it."""
+    write_json(Path(run_dir) / THRESHOLDS, payload)
+
+
 def has_model(run_dir: Path) -> bool:
     return (Path(run_dir) / MODEL / MODEL_META).exists()
 
@@ -161,18 +167,13 @@ def delete_run(run_dir: Path, root: Path | None = None) -> None:
         ConfigError: the path is outside the models folder.
         JobError: the run is still active (stop it first).
     """
-    import shutil
-
-    from core.errors import JobError
-
     root = Path(root).resolve() if root is not None else models_dir().resolve()
     path = run_path(run_dir, root)
     if path.parent != root or not (path / CONFIG).exists():
-        from core.errors import ConfigError
-
         raise ConfigError(f"{str(run_dir)!r} is not a run folder of {root}. Fix: pick a run from the Runs page.")
-    if read_status(path).get("state") in ACTIVE_STATES:
-        raise JobError(f"run {path.name!r} is still {read_status(path)['state']}. Fix: stop it first.")
+    state = read_status(path).get("state")
+    if state in ACTIVE_STATES:
+        raise JobError(f"run {path.name!r} is still {state}. Fix: stop it first.")
     shutil.rmtree(path)
 
 

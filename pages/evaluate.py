@@ -10,11 +10,11 @@ import streamlit as st
 
 from core.errors import CoreError
 from core.evaluation.curves import operating_point, top_errors
-from core.evaluation.metrics import average_precision, confusion_matrix, multiclass_metrics, roc_auc
+from core.evaluation.metrics import confusion_matrix, multiclass_metrics
 from core.evaluation.predictions import SPLIT_NAMES, load_predictions, predictions_path, score_dataset
-from core.evaluation.thresholds import choose_threshold, describe_thresholds, metrics_at, save_thresholds
+from core.evaluation.thresholds import choose_threshold, describe_thresholds, metrics_at
 from core.fileio import read_json
-from core.runs import THRESHOLDS, read_thresholds
+from core.runs import THRESHOLDS, read_thresholds, save_thresholds
 from ui import cache, charts
 from ui.run_select import pick_run
 from ui.entry import require_app_entry
@@ -113,14 +113,7 @@ auto[4].button("Set for recall", on_click=set_thresholds, args=("target_recall",
                disabled=not tuning_allowed)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def ranking_metrics(key: str, _predictions) -> dict:
-    return {label: {"roc_auc": roc_auc(_predictions.truth[:, i], _predictions.probs[:, i]),
-                    "pr_auc": average_precision(_predictions.truth[:, i], _predictions.probs[:, i]),
-                    "support": int(_predictions.truth[:, i].sum())} for i, label in enumerate(labels)}
-
-
-ranking = ranking_metrics(cache_key, predictions)
+ranking = cache.ranking_metrics(cache_key, predictions)
 
 
 def on_slide() -> None:

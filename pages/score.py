@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from core.batch import estimate_rows, read_chunks, score_file
+from core.data.io import read_bytes
 from core.errors import CoreError
 from core.inference import BACKENDS, save_backend, saved_backend
 from ui import charts
@@ -76,9 +77,9 @@ with file_tab:
     upload = st.file_uploader(f"CSV, TSV, JSONL or Parquet (up to {MAX_UPLOAD_MB} MB)",
                               type=["csv", "tsv", "jsonl", "ndjson", "parquet"], key="score.upload")
     if upload is not None:
-        raw = upload.getvalue()
         try:
-            head = next(read_chunks(raw, upload.name, 50, [], max_bytes=MAX_UPLOAD_MB * 2**20))
+            raw, _ = read_bytes(upload.getvalue(), upload.name, MAX_UPLOAD_MB * 2**20)
+            head = next(read_chunks(raw, upload.name, 50, []))
         except (CoreError, StopIteration) as exc:
             st.error(str(exc) or f"{upload.name} has no rows.")
             st.stop()

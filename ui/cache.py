@@ -66,6 +66,16 @@ def threshold_curves(key: str, _predictions) -> dict:
             for i, label in enumerate(_predictions.labels)}
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def ranking_metrics(key: str, _predictions) -> dict:
+    """Per-label ROC-AUC, PR-AUC and support of a predictions object (threshold-free), once per `key`."""
+    from core.evaluation.metrics import average_precision, roc_auc
+
+    truth, probs = _predictions.truth, _predictions.probs
+    return {label: {"roc_auc": roc_auc(truth[:, i], probs[:, i]), "pr_auc": average_precision(truth[:, i], probs[:, i]),
+                    "support": int(truth[:, i].sum())} for i, label in enumerate(_predictions.labels)}
+
+
 @st.cache_resource(show_spinner=False, max_entries=32)
 def curve_points(key: str, label: str, _predictions) -> dict:
     """ROC and PR points of one label (thinned for plotting), once per `key`."""

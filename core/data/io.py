@@ -59,13 +59,13 @@ def read_table(
     Raises:
         DataError: missing/empty/oversized/binary file, unknown format, malformed rows.
     """
-    raw, name = _read_bytes(source, name, max_bytes)
-    fmt = _format_of(name, fmt)
+    raw, name = read_bytes(source, name, max_bytes)
+    fmt = format_of(name, fmt)
     if not raw.strip():
         raise DataError(f"{name}: the file is empty. Fix: choose a file with a header row and data rows.")
     if fmt == "parquet":
         return RawTable(_read_parquet(raw, name), name, fmt)
-    text, encoding, warnings = _decode(raw, name)
+    text, encoding, warnings = decode_text(raw, name)
     frame = _read_jsonl(text, name) if fmt == "jsonl" else _read_csv(text, name, fmt, delimiter)
     frame, dropped_index = _drop_index_columns(frame)
     if dropped_index:
@@ -73,7 +73,8 @@ def read_table(
     return RawTable(frame, name, fmt, encoding, warnings)
 
 
-def _read_bytes(source: str | Path | bytes, name: str | None, max_bytes: int) -> tuple[bytes, str]:
+def read_bytes(source: str | Path | bytes, name: str | None, max_bytes: int) -> tuple[bytes, str]:
+    """The bytes of a path or upload and its display name; missing or oversized files are a `DataError`."""
     limit_mb = max_bytes / 2**20
     if isinstance(source, (bytes, bytearray)):
         name = name or "upload"
@@ -92,7 +93,8 @@ def _read_bytes(source: str | Path | bytes, name: str | None, max_bytes: int) ->
     return path.read_bytes(), name
 
 
-def _format_of(name: str, fmt: str | None) -> str:
+def format_of(name: str, fmt: str | None) -> str:
+    """`fmt` if given (validated), else the format named by the file's extension."""
     if fmt:
         if fmt not in {"csv", "tsv", "jsonl", "parquet"}:
             raise DataError(f"Unknown format {fmt!r}. Fix: use one of csv, tsv, jsonl, parquet.")
@@ -104,7 +106,8 @@ def _format_of(name: str, fmt: str | None) -> str:
     return FORMATS[suffix]
 
 
-def _decode(raw: bytes, name: str) -> tuple[str, str, list[str]]:
+def decode_text(raw: bytes, name: str) -> tuple[str, str, list[str]]:
+    """(text, encoding, warnings): UTF-8/UTF-16, else cp1252/Latin-1 with a warning; binary data is a `DataError`."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return raw.decode("utf-16"), "utf-16", []
     if b"\x00" in raw[:65536]:
@@ -217,7 +220,7 @@ def _drop_index_columns(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write `frame` as CSV, TSV, JSONL or Parquet chosen by the file extension."""
     path = Path(path)
-    fmt = _format_of(path.name, None)
+    fmt = format_of(path.name, None)
     if fmt == "parquet":
         frame.to_parquet(path, index=False)
     elif fmt == "jsonl":

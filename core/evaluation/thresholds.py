@@ -110,13 +110,3 @@ def tune_thresholds(probs: np.ndarray, labels: np.ndarray, names: list[str], met
     curves = {name: threshold_curve(labels[:, i], probs[:, i]) for i, name in enumerate(names)}
     chosen = {name: choose_threshold(curve, method, target) for name, curve in curves.items()}
     return describe_thresholds(curves, chosen, method, split, target)
-
-
-def save_thresholds(run_dir, payload: dict) -> None:
-    """Write a run's `thresholds.json` (atomic); Score, Explain and Rewrite read it."""
-    from pathlib import Path
-
-    from core.fileio import write_json
-    from core.runs import THRESHOLDS
-
-    write_json(Path(run_dir) / THRESHOLDS, payload)

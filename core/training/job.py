@@ -46,7 +46,7 @@ def evaluate_probs(probs: np.ndarray, data_part, task: str, labels: list[str], t
 def finish(run_dir: Path, config: TrainConfig, data: TrainingData, predict, extra_metrics: dict) -> dict:
     """Steps 6-8 shared by every model kind: evaluate, tune thresholds on validation, write the files."""
     from core.evaluation.predictions import SplitPredictions, save_predictions, truth_matrix
-    from core.evaluation.thresholds import save_thresholds, tune_thresholds
+    from core.evaluation.thresholds import tune_thresholds
     from core.training.card import model_card
 
     def predict_and_save(split: str, part) -> np.ndarray:
@@ -68,7 +68,7 @@ def finish(run_dir: Path, config: TrainConfig, data: TrainingData, predict, extr
         test_probs = predict_and_save("test", data.test)
         metrics["test"] = evaluate_probs(test_probs, data.test, data.task, data.labels, tuned["thresholds"])
     write_json(run_dir / runs.METRICS, metrics)
-    save_thresholds(run_dir, tuned)
+    runs.save_thresholds(run_dir, tuned)
     write_text_atomic(run_dir / runs.CARD, model_card(config, metrics, tuned, data.source, data.labels))
     return metrics
 

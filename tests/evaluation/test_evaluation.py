@@ -10,7 +10,7 @@ from core import runs
 from core.evaluation.curves import operating_point, pr_points, roc_points, top_errors
 from core.evaluation.metrics import confusion_matrix
 from core.evaluation.predictions import load_predictions, predictions_path
-from core.evaluation.thresholds import (choose_threshold, describe_thresholds, metrics_at, save_thresholds,
+from core.evaluation.thresholds import (choose_threshold, describe_thresholds, metrics_at,
                                         threshold_curve)
 
 rng = np.random.default_rng(0)
@@ -83,7 +83,7 @@ def test_saved_thresholds_record_method_split_and_metrics(tfidf_run):
     saved = load_predictions(tfidf_run, "val")
     curves = {label: threshold_curve(saved.truth[:, i], saved.probs[:, i]) for i, label in enumerate(saved.labels)}
     values = {label: 0.3 for label in saved.labels}
-    save_thresholds(tfidf_run, describe_thresholds(curves, values, "manual", "val"))
+    runs.save_thresholds(tfidf_run, describe_thresholds(curves, values, "manual", "val"))
     payload = json.loads((tfidf_run / runs.THRESHOLDS).read_text())
     assert payload["method"] == "manual" and payload["split"] == "val" and payload["thresholds"] == values
     first = saved.labels[0]
