@@ -1,4 +1,4 @@
-"""Command line: `python -m core {data,models,runs} ...`.
+"""Command line: `python -m core {data,train,score,explain,rewrite,embed,search,evaluate,models,runs} ...`.
 
 Every bad input ends with one clear line on stderr and exit code 2, never a traceback; results are
 JSON on stdout so that scripts can consume them.
@@ -101,7 +101,8 @@ def cmd_data_prepare(args) -> int:
 
 _TRAIN_FLAGS = {"data": str, "base_model": str, "task": str, "model_kind": str, "epochs": float, "max_steps": int,
                 "batch_size": int, "learning_rate": float, "max_length": int, "eval_steps": int, "seed": int,
-                "run_name": str, "text_col": str, "label_col": str, "num_processes": int, "precision": str}
+                "run_name": str, "text_col": str, "label_col": str, "num_processes": int, "precision": str,
+                "loss": str, "max_pairs": int, "knn_k": int}
 
 
 def _train_config(args):
@@ -213,6 +214,42 @@ def cmd_explain(args) -> int:
     result = attribution.to_dict()
     result["word_attributions"] = [{"word": w, "score": s} for w, s in zip(result.pop("words"),
                                                                          result.pop("word_scores"))]
+    print(to_json(result))
+    return 0
+
+
+def cmd_embed(args) -> int:
+    from core.embedding_model import embed
+    from core.runs import run_path
+    from core.search import base_model, run_model
+
+    texts = list(args.text) or [line for line in sys.stdin.read().splitlines() if line.strip()]
+    if not texts:
+        raise ConfigError("no texts to embed. Fix: pass texts as arguments or lines on stdin.")
+    run_dir = run_path(args.run)
+    model = base_model(run_dir) if args.base else run_model(run_dir)
+    vectors = embed(model, texts)
+    print(to_json({"run": run_dir.name, "model": "base" if args.base else "fine-tuned",
+                   "dimension": int(vectors.shape[1]), "normalized": True,
+                   "vectors": [[round(float(v), 6) for v in row] for row in vectors]}))
+    return 0
+
+
+def cmd_search(args) -> int:
+    from core.data import read_table
+    from core.runs import run_path
+    from core.search import SearchIndex, base_model, corpus_texts, run_model
+
+    run_dir = run_path(args.run)
+    texts = corpus_texts(read_table(args.corpus).frame, args.column)
+    result = {"run": run_dir.name, "query": args.query, "corpus_rows": len(texts)}
+    for name, loader in (("fine_tuned", run_model), ("base", base_model)):
+        if name == "base" and not args.compare_base:
+            continue
+        model = loader(run_dir)
+        index = SearchIndex.build(model, texts)
+        result[name] = [hit.to_dict() for hit in index.search(model, args.query, args.top_k)]
+        result["index"] = index.backend
     print(to_json(result))
     return 0
 
@@ -330,6 +367,21 @@ def build_parser() -> argparse.ArgumentParser:
     rewrite.add_argument("--model", help="Gemini model name (default: a current Flash model)")
     rewrite.add_argument("text", nargs="*", help="the text (or stdin)")
     rewrite.set_defaults(func=cmd_rewrite)
+
+    embed = sub.add_parser("embed", help="sentence embeddings of texts with an SBERT run; JSON vectors")
+    embed.add_argument("--run", required=True, help="SBERT run folder name or path (inside the models folder)")
+    embed.add_argument("--base", action="store_true", help="use the run's base model instead of the fine-tuned one")
+    embed.add_argument("text", nargs="*", help="texts (or lines on stdin)")
+    embed.set_defaults(func=cmd_embed)
+
+    search = sub.add_parser("search", help="semantic search of a corpus column with an SBERT run; JSON hits")
+    search.add_argument("--run", required=True, help="SBERT run folder name or path (inside the models folder)")
+    search.add_argument("--corpus", required=True, help="CSV/TSV/JSONL/Parquet file to index")
+    search.add_argument("--column", required=True, help="the corpus column holding the texts")
+    search.add_argument("--query", required=True)
+    search.add_argument("--top-k", type=int, default=5)
+    search.add_argument("--compare-base", action="store_true", help="also search with the run's base model")
+    search.set_defaults(func=cmd_search)
 
     evaluate = sub.add_parser("evaluate", help="metrics of a run on a labelled file")
     evaluate.add_argument("--run", required=True)

@@ -17,6 +17,16 @@ MODEL_KINDS = ("classifier", "tfidf", "sbert")
 TASKS = ("multilabel", "multiclass")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 CLASS_WEIGHTINGS = ("auto", "none", "balanced")
+# SBERT losses by the data they train on (None in the config = the first one listed for the data kind).
+SBERT_LOSSES = {
+    "labelled": ("softmax", "batch_all_triplet", "batch_hard_soft_margin_triplet", "setfit"),
+    "pairs_label": ("online_contrastive", "contrastive"),
+    "pairs_score": ("cosent", "cosine"),
+    "pairs": ("mnrl", "cached_mnrl"),
+    "triplets": ("triplet", "mnrl", "cached_mnrl"),
+    "qa": ("mnrl", "cached_mnrl"),
+}
+ALL_SBERT_LOSSES = tuple(dict.fromkeys(name for names in SBERT_LOSSES.values() for name in names))
 
 
 def _check(condition: bool, name: str, value: Any, rule: str) -> None:
@@ -43,6 +53,15 @@ class TrainConfig:
         class_weighting: `auto` = inverse-frequency pos_weight (multilabel) / none (multiclass);
             `balanced` = also balanced class weights for multiclass; `none` = unweighted.
         num_processes: processes for data-parallel training; None = one per GPU (1 on CPU).
+
+    SBERT runs (`model_kind="sbert"`) also use:
+        loss: one of `ALL_SBERT_LOSSES` that fits the data (see `SBERT_LOSSES`); None = the data kind's default
+            (labelled text: `softmax`; pairs with 0/1 labels: `online_contrastive`; scored pairs: `cosent`;
+            triplets: `triplet`; Q&A and unlabelled pairs: `mnrl`).
+        max_pairs: hard cap on the pairs sampled from labelled text for the `setfit` loss.
+        knn_k: neighbours for kNN classification on embeddings (evaluation).
+        mine_hard_negatives: Q&A/pairs with MNRL: add one hard negative per row, mined with the base model.
+        mini_batch_size: `cached_mnrl` forward chunk (memory), independent of the effective batch size.
     """
 
     model_kind: str = "classifier"
@@ -79,6 +98,11 @@ class TrainConfig:
     save_total_limit: int = 2
     num_processes: int | None = None
     run_name: str | None = None
+    loss: str | None = None
+    max_pairs: int = 20_000
+    knn_k: int = 5
+    mine_hard_negatives: bool = False
+    mini_batch_size: int = 32
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -108,9 +132,13 @@ class TrainConfig:
         _check(self.max_pos_weight >= 1, "max_pos_weight", self.max_pos_weight, "must be >= 1")
         _check(self.num_processes is None or self.num_processes >= 1, "num_processes", self.num_processes,
                "must be >= 1")
-        if self.model_kind == "sbert":
-            raise ConfigError("model_kind='sbert' is not available in this version yet. "
-                              "Fix: use 'classifier' or 'tfidf'.")
+        _check(self.loss is None or self.loss in ALL_SBERT_LOSSES, "loss", self.loss,
+               f"use one of {ALL_SBERT_LOSSES} (or null for the data's default)")
+        _check(self.loss is None or self.model_kind == "sbert", "loss", self.loss,
+               "only SBERT runs take a loss name; set model_kind='sbert' or remove it")
+        _check(self.max_pairs >= 2, "max_pairs", self.max_pairs, "must be >= 2")
+        _check(self.knn_k >= 1, "knn_k", self.knn_k, "must be >= 1")
+        _check(self.mini_batch_size >= 1, "mini_batch_size", self.mini_batch_size, "must be >= 1")
 
     # ---------------------------------------------------------------------------------------- JSON round-trip
     def to_dict(self) -> dict:

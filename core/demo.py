@@ -33,8 +33,8 @@ def is_demo(info: runs.RunInfo) -> bool:
 
 
 def usable_runs(root: Path | None = None) -> list[runs.RunInfo]:
-    """Runs with a saved model (newest first); demo runs after the user's own."""
-    found = [r for r in runs.list_runs(root) if runs.has_model(r.path)]
+    """Runs with a saved model that scores (newest first); demo runs after the user's own."""
+    found = [r for r in runs.list_runs(root) if runs.can_score(r.path)]
     return sorted(found, key=is_demo)  # stable: keeps newest-first inside each group
 
 

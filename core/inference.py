@@ -114,8 +114,18 @@ class Scorer:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        model = AutoModelForSequenceClassification.from_pretrained(model_dir, use_safetensors=True).eval()
+        if meta["model_kind"] == "sbert":  # encoder + pooling + fitted head, behind the classifier interface
+            from core.embedding_model import EmbeddingHead, embedding_classifier, load_sentence_model
+
+            head = EmbeddingHead.load(model_dir)  # raises first for runs without a head (pairs/Q&A data)
+            sentence_model = load_sentence_model(model_dir, device="cpu")
+            tokenizer, model = sentence_model.tokenizer, embedding_classifier(sentence_model, head)
+            # sentence-transformers sets the tokenizer's limit to max_seq_length; the scorer truncates itself and
+            # counts full lengths to report truncation, which would otherwise warn on every long text
+            tokenizer.model_max_length = int(getattr(model.config, "max_position_embeddings", 512))
+        else:
+            tokenizer = AutoTokenizer.from_pretrained(model_dir)
+            model = AutoModelForSequenceClassification.from_pretrained(model_dir, use_safetensors=True).eval()
         if backend == "int8":
             if device != "cpu":
                 raise ConfigError(f"backend='int8' runs on CPU only, not {device!r}. Fix: use backend 'exact'.")

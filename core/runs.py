@@ -160,6 +160,18 @@ def has_model(run_dir: Path) -> bool:
     return (Path(run_dir) / MODEL / MODEL_META).exists()
 
 
+def can_score(run_dir: Path) -> bool:
+    """A saved model that gives label probabilities (every run except SBERT runs trained on pairs/triplets/Q&A)."""
+    meta = read_json(Path(run_dir) / MODEL / MODEL_META)
+    return bool(meta) and meta.get("head", True) is not False
+
+
+def is_sentence_model(run_dir: Path) -> bool:
+    """A saved SBERT model (with or without a head): it embeds texts, so it can search."""
+    meta = read_json(Path(run_dir) / MODEL / MODEL_META)
+    return bool(meta) and meta.get("model_kind") == "sbert"
+
+
 def delete_run(run_dir: Path, root: Path | None = None) -> None:
     """Delete a run folder that is not queued or running.
 

@@ -24,8 +24,9 @@ class ProgressCallback(TrainerCallback):
                                      "epoch": round(state.epoch or 0.0, 4), **record})
 
     def on_train_begin(self, args, state, control, **kwargs):
+        main = (args.metric_for_best_model or "").removeprefix("eval_") or None
         self._write(state, {"event": "start", "max_steps": state.max_steps,
-                            "num_train_epochs": args.num_train_epochs})
+                            "num_train_epochs": args.num_train_epochs, "main_metric": main})
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         logs = dict(logs or {})

@@ -40,7 +40,7 @@ Validation macro ROC-AUC {_fmt(val.get('macro_roc_auc'))}; test macro ROC-AUC {_
 
 Thresholds were chosen on the **{thresholds.get('split', 'val')}** split by `{thresholds.get('method', '?')}`;
 test figures use them without re-tuning.
-
+{sbert_section(metrics)}
 ## Recipe
 
 {recipe}
@@ -51,4 +51,64 @@ For assisting human moderators: rank and flag comments for review. Scores reflec
 labelling conventions and prevalence; precision and recall at a threshold change with real traffic's
 prevalence, so re-tune thresholds on data like yours. Identity terms can be over-flagged; check the
 explanations before acting. Not for automated punitive decisions without human review.
+"""
+
+
+def _embedding_table(embedding: dict) -> str:
+    """Base vs fine-tuned embedding metrics as markdown rows."""
+    base, tuned = embedding.get("base") or {}, embedding.get("fine_tuned") or {}
+    rows = []
+    for group in ("knn", "clustering", "retrieval", "pair_classification", "pair_scores"):
+        for name, value in (tuned.get(group) or {}).items():
+            if isinstance(value, (int, float)) and name not in ("k", "queries", "corpus", "pairs"):
+                rows.append(f"| {group} {name} | {_fmt((base.get(group) or {}).get(name))} | {_fmt(value)} |")
+    if "triplet_accuracy" in tuned:
+        rows.append(f"| triplet accuracy | {_fmt(base.get('triplet_accuracy'))} | {_fmt(tuned['triplet_accuracy'])} |")
+    return "| metric | base model | fine-tuned |\n|---|---|---|\n" + "\n".join(rows)
+
+
+def sbert_section(metrics: dict) -> str:
+    """The SBERT part of a card: loss, and embedding metrics of the base and fine-tuned models."""
+    embedding = metrics.get("embedding")
+    if not embedding:
+        return ""
+    head = metrics.get("head") or {}
+    head_line = ""
+    if head:
+        base_auc = (head.get("base") or {}).get("macro_roc_auc")
+        tuned_auc = (head.get("fine_tuned") or {}).get("macro_roc_auc")
+        head_line = (f"\nLogistic-regression head on the embeddings, macro ROC-AUC on {embedding.get('split')}: "
+                     f"base {_fmt(base_auc)}, fine-tuned {_fmt(tuned_auc)}.\n")
+    return f"""
+## SBERT training
+
+Loss: `{metrics.get('loss')}` on {metrics.get('data_kind')} data; {metrics.get('train_rows_used')} training rows
+(pairs for SetFit sampling). Load the model with `SentenceTransformer("RUN_DIR/model")`.
+
+Embedding metrics on the **{embedding.get('split')}** split:
+
+{_embedding_table(embedding)}
+{head_line}"""
+
+
+def embedding_card(config: TrainConfig, metrics: dict, data_source: str) -> str:
+    """Card of an SBERT run trained on pairs, triplets or Q&A (an embedding model without a scoring head)."""
+    recipe = "\n".join(f"- `{k}`: `{v}`" for k, v in config.to_dict().items() if v not in (None, {}, []))
+    return f"""# CleanSpeech run: {config.run_name or 'sbert'}
+
+A sentence-embedding model fine-tuned from `{config.base_model}` with CleanSpeech Studio on {metrics.get('task')}
+data, for semantic search and similarity (it has no classification head, so it does not score toxicity).
+
+## Data
+
+Source: `{data_source}`. Rows: {metrics.get('rows', {})}.
+{sbert_section(metrics)}
+## Recipe
+
+{recipe}
+
+## Intended use and limits
+
+Retrieval and similarity over texts like the training data. Similarity scores are not probabilities;
+check search results on your own corpus before relying on them.
 """

@@ -27,8 +27,11 @@ def _load_file(config: TrainConfig, path: str) -> Dataset:
                         label_col=config.label_col)
 
 
-def load_training_data(config: TrainConfig) -> TrainingData:
+def load_training_data(config: TrainConfig, any_kind: bool = False) -> TrainingData:
     """Load the data named by `config` (a version folder, one file to split, or explicit split files).
+
+    Args:
+        any_kind: also accept pairs/triplets/qa data (SBERT runs); otherwise only labelled text.
 
     Raises:
         DataError / ConfigError: unusable data, or a task that does not match the data.
@@ -49,15 +52,16 @@ def load_training_data(config: TrainConfig) -> TrainingData:
                              config.test_fraction, config.seed)
         parts, source = prepare_dataset(dataset, PrepareOptions(split=split)).splits, config.data
     train = parts["train"]
-    if train.kind not in ("multilabel", "multiclass"):
+    if train.kind not in ("multilabel", "multiclass") and not any_kind:
         raise DataError(f"{source}: a {train.kind} dataset cannot train a classifier. "
                         "Fix: use multilabel or multiclass data (pairs/triplets/qa are for SBERT runs).")
     if config.task and config.task != train.kind:
-        raise ConfigError(f"task={config.task!r} but the data is {train.kind}. Fix: set task to {train.kind!r}.")
+        fix = f"set task to {train.kind!r}" if train.kind in ("multilabel", "multiclass") else "remove `task`"
+        raise ConfigError(f"task={config.task!r} but the data is {train.kind}. Fix: {fix}.")
     for name, part in parts.items():
-        if part.labels != train.labels:
-            raise DataError(f"the {name} split has labels {part.labels}, train has {train.labels}. "
-                            "Fix: use splits with the same label columns.")
+        if part.kind != train.kind or part.labels != train.labels:
+            raise DataError(f"the {name} split is {part.kind} with labels {part.labels}; train is {train.kind} "
+                            f"with labels {train.labels}. Fix: use splits of one kind with the same label columns.")
     test = parts.get("test")
     if test is not None and test.frame.empty:
         test = None

@@ -144,8 +144,104 @@ def train_classifier(run_dir: Path, config: TrainConfig, data: TrainingData, res
     return "succeeded"
 
 
+def _base_embedding_metrics(run_dir: Path, model, data: TrainingData, family: str, config: TrainConfig,
+                            split: str) -> dict:
+    """The base model's embedding metrics (and its head's, for labelled data), computed once per run.
+
+    Saved beside the checkpoints so a resumed run compares against the same base figures without
+    re-embedding everything.
+    """
+    from core.embedding_model import embed
+    from core.fileio import read_json
+    from core.training.sbert_eval import evaluate_embeddings
+
+    cache = run_dir / runs.CHECKPOINTS / "base_metrics.json"
+    cached = read_json(cache, None)
+    if cached:
+        return cached
+    vectors = embed(model, data.train.frame["text"].astype(str).tolist()) if family == "labelled" else None
+    result = {"embedding": evaluate_embeddings(model, data, family, split, config.knn_k, config.seed,
+                                               train_vectors=vectors)}
+    if vectors is not None:
+        result["head"] = _head_metrics(model, data, vectors, split, config.seed)[1]
+    write_json(cache, result)
+    return result
+
+
+def _head_metrics(model, data: TrainingData, train_vectors, split: str, seed: int):
+    """Fit the embedding head on train; (head, its metrics on `split` at 0.5 / argmax)."""
+    from core.embedding_model import EmbeddingHead, embed
+
+    head = EmbeddingHead.fit(train_vectors, data.train.label_matrix(), data.task, data.labels, seed)
+    part = data.test if split == "test" else data.val
+    probs = head.predict_proba(embed(model, part.frame["text"].astype(str).tolist()))
+    return head, evaluate_probs(probs, part, data.task, data.labels, None)
+
+
+def train_sbert(run_dir: Path, config: TrainConfig, data: TrainingData, resume: bool, model=None) -> str:
+    """SBERT steps: base metrics -> train -> save -> fine-tuned metrics -> head + thresholds (labelled data)."""
+    from core.embedding_model import embed, load_sentence_model
+    from core.models import resolve_model
+    from core.training.callbacks import ProgressCallback, StopFileCallback
+    from core.training.card import embedding_card
+    from core.training.sbert import build_sbert_trainer, loss_family, restore_loss_state
+    from core.training.sbert_eval import evaluate_embeddings
+
+    if model is None:
+        resolved = resolve_model(config.base_model)
+        model = load_sentence_model(resolved.path, hub=resolved.source == "hub")
+    family = loss_family(data)
+    split = "test" if data.test is not None else "val"
+    main_process = _rank() == 0
+    stop = StopFileCallback(run_dir)
+    trainer = build_sbert_trainer(config, data, [ProgressCallback(run_dir), stop], str(run_dir / runs.CHECKPOINTS),
+                                  model)
+    base = _base_embedding_metrics(run_dir, model, data, family, config, split) if main_process else {}
+    checkpoint = last_checkpoint(run_dir) if resume else None
+    restore_loss_state(trainer.loss, checkpoint)
+    started = time.perf_counter()
+    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    train_seconds = round(time.perf_counter() - started, 2)
+    if stop.stopped or not main_process:
+        return "stopped" if stop.stopped else "succeeded"
+    model = trainer.model
+    model.save(str(run_dir / runs.MODEL), create_model_card=False, safe_serialization=True)
+    extra = {"loss": trainer.loss_name, "data_kind": data.task, "train_seconds": train_seconds,
+             "train_rows_used": trainer.pairs, "global_step": trainer.state.global_step,
+             "best_checkpoint": trainer.state.best_model_checkpoint, "main_metric": trainer.main_metric,
+             "best_val_main_metric": trainer.state.best_metric, "max_length": model.max_seq_length,
+             "samples_per_second": round(trainer.pairs * max(trainer.state.epoch or 0, 0) / max(train_seconds, 1e-9),
+                                         2)}
+    vectors = embed(model, data.train.frame["text"].astype(str).tolist()) if family == "labelled" else None
+    extra["embedding"] = {"split": split, "base": base["embedding"],
+                          "fine_tuned": evaluate_embeddings(model, data, family, split, config.knn_k, config.seed,
+                                                            train_vectors=vectors)}
+    meta = {"model_kind": "sbert", "task": data.task, "labels": data.labels, "max_length": model.max_seq_length,
+            "loss": trainer.loss_name, "head": vectors is not None}
+    if vectors is None:  # pairs / triplets / Q&A: an embedding model, no scoring head
+        metrics = {"task": data.task, "labels": [], "model_kind": "sbert",
+                   "rows": {name: 0 if part is None else len(part.frame)
+                            for name, part in (("train", data.train), ("val", data.val), ("test", data.test))},
+                   **extra}
+        write_json(run_dir / runs.MODEL / META_FILE, meta)
+        write_json(run_dir / runs.METRICS, metrics)
+        write_text_atomic(run_dir / runs.CARD, embedding_card(config, metrics, data.source))
+        return "succeeded"
+    head, head_metrics = _head_metrics(model, data, vectors, split, config.seed)
+    head.save(run_dir / runs.MODEL)
+    write_json(run_dir / runs.MODEL / META_FILE, meta)
+    extra["head"] = {"base": base.get("head"), "fine_tuned": head_metrics}
+    extra["baseline_tfidf"] = tfidf_baseline_metrics(data, config.seed)
+    predict = lambda texts: head.predict_proba(embed(model, texts))  # noqa: E731
+    finish(run_dir, config, data, predict, extra)
+    return "succeeded"
+
+
 def run_job(run_dir: str | Path, resume: bool = False, tokenizer=None, model=None) -> str:
     """Run (or resume) the training described by RUN_DIR/config.json; returns the final state.
+
+    `tokenizer`/`model`: preloaded base models (tests pass tiny ones); for SBERT runs `model` is a
+    SentenceTransformer and `tokenizer` is unused.
 
     Never raises for a training failure: the error is written to status.json as `failed`.
     """
@@ -160,11 +256,13 @@ def run_job(run_dir: str | Path, resume: bool = False, tokenizer=None, model=Non
             if main_process:
                 runs.write_status(run_dir, "running", pid=os.getpid(), started_at=time.time(), finished_at=None,
                                   resumed=resume)
-            data = load_training_data(config)
+            data = load_training_data(config, any_kind=config.model_kind == "sbert")
             if (run_dir / runs.STOP).exists():  # stopped while it was queued
                 state = "stopped"
             elif config.model_kind == "tfidf":
                 state = train_tfidf(run_dir, config, data) if main_process else "succeeded"
+            elif config.model_kind == "sbert":
+                state = train_sbert(run_dir, config, data, resume, model)
             else:
                 state = train_classifier(run_dir, config, data, resume, tokenizer, model)
         if main_process:
