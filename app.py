@@ -13,6 +13,7 @@ PAGES = [
     st.Page("pages/score.py", title="Score", icon=":material/speed:"),
     st.Page("pages/explain.py", title="Explain", icon=":material/visibility:"),
     st.Page("pages/rewrite.py", title="Rewrite", icon=":material/edit_note:"),
+    st.Page("pages/search.py", title="Search", icon=":material/search:"),
 ]
 
 st.navigation(PAGES).run()

@@ -56,3 +56,7 @@ st.page_link("pages/runs.py", label="3. Compare runs", icon=":material/table_cha
 st.page_link("pages/evaluate.py", label="4. Tune a threshold per label on validation", icon=":material/tune:")
 st.page_link("pages/score.py", label="5. Score pasted comments or a whole file (a demo model is trained "
              "on first use if you have none)", icon=":material/speed:")
+st.page_link("pages/explain.py", label="6. See why a comment was flagged (SHAP, Integrated Gradients, attention)",
+             icon=":material/visibility:")
+st.page_link("pages/search.py", label="7. Fine-tune SBERT embeddings and search a corpus with them",
+             icon=":material/search:")

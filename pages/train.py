@@ -32,6 +32,23 @@ def eta(events: list[dict]) -> str:
     return f" — about {left:.0f} s left" if left > 0 else ""
 
 
+def done_message(metrics: dict) -> str:
+    """One line of headline results: test ROC-AUC vs TF-IDF, and for SBERT runs base vs fine-tuned embeddings."""
+    nan = float("nan")
+    parts = []
+    test = metrics.get("test") or metrics.get("val") or {}
+    if "macro_roc_auc" in test:
+        baseline = (metrics.get("baseline_tfidf") or {}).get("test", {}).get("macro_roc_auc", nan)
+        parts.append(f"Test macro ROC-AUC {test['macro_roc_auc']:.4f} (TF-IDF baseline {baseline:.4f}).")
+    embedding = metrics.get("embedding")
+    if embedding and metrics.get("main_metric_path"):
+        group, name = metrics["main_metric_path"]
+        base = (embedding.get("base") or {}).get(group, {}).get(name, nan)
+        tuned = (embedding.get("fine_tuned") or {}).get(group, {}).get(name, nan)
+        parts.append(f"{group} {name} on {embedding.get('split')}: base {base:.4f} -> fine-tuned {tuned:.4f}.")
+    return "Done. " + " ".join(parts)
+
+
 @st.fragment(run_every=2)
 def monitor(run_dir: Path) -> None:
     status = runs.read_status(run_dir)
@@ -60,10 +77,7 @@ def monitor(run_dir: Path) -> None:
         except CoreError as exc:
             st.error(str(exc))
     if state == "succeeded":
-        metrics = runs.read_run(run_dir).metrics
-        test = (metrics.get("test") or metrics.get("val") or {})
-        st.success(f"Done. Test macro ROC-AUC {test.get('macro_roc_auc', float('nan')):.4f}"
-                   f" (TF-IDF baseline {(metrics.get('baseline_tfidf') or {}).get('test', {}).get('macro_roc_auc', float('nan')):.4f}).")
+        st.success(done_message(runs.read_run(run_dir).metrics))
     log = run_dir / runs.LOG
     if log.exists():
         with st.expander("Log (last lines)"):

@@ -63,6 +63,22 @@ def tiny_deberta(tmp_path_factory) -> Path:
     return build_tiny_deberta(tmp_path_factory.mktemp("tiny-deberta"))
 
 
+@pytest.fixture(scope="session")
+def tiny_sbert(tmp_path_factory, tiny_bert) -> Path:
+    """Folder of a saved tiny sentence-transformers model (tiny BERT + mean pooling + Normalize)."""
+    from tests.models_tiny import build_tiny_sbert
+
+    return build_tiny_sbert(tmp_path_factory.mktemp("tiny-sbert"), tiny_bert)
+
+
+@pytest.fixture(scope="session")
+def tiny_sbert_model(tiny_sbert):
+    """The tiny SBERT model, loaded once; deepcopy it before training."""
+    from core.embedding_model import load_sentence_model
+
+    return load_sentence_model(tiny_sbert, device="cpu")
+
+
 @pytest.fixture
 def make_run(isolated_dirs):
     """make_run(**config) -> a new run folder with config.json written (defaults: sample data, few steps)."""

@@ -50,3 +50,15 @@ def build_tiny_deberta(folder: Path) -> Path:
     (folder / "spm.model").unlink()
     (folder / "spm.vocab").unlink()
     return folder
+
+
+def build_tiny_sbert(folder: Path, bert_folder: Path) -> Path:
+    """A saved sentence-transformers model (modules.json): the tiny BERT + mean pooling + Normalize."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+
+    encoder = Transformer(str(bert_folder), max_seq_length=64)
+    model = SentenceTransformer(modules=[encoder, Pooling(encoder.get_embedding_dimension(), "mean"), Normalize()],
+                                device="cpu")
+    model.save(str(folder), create_model_card=False)
+    return folder

@@ -36,6 +36,22 @@ def scorer(run_dir: str, backend: str):
     return Scorer.from_run(run_dir, backend=backend)
 
 
+@st.cache_resource(show_spinner="Loading the sentence model…", max_entries=4)
+def sentence_model(run_dir: str, which: str):
+    """An SBERT run's fine-tuned (`which="fine_tuned"`) or base (`"base"`) SentenceTransformer, loaded once."""
+    from core.search import base_model, run_model
+
+    return base_model(run_dir) if which == "base" else run_model(run_dir)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def search_index(run_dir: str, which: str, corpus_key: str, _texts: tuple, _progress=None):
+    """The corpus embedded with one model, once per (run, model, corpus content)."""
+    from core.search import SearchIndex
+
+    return SearchIndex.build(sentence_model(run_dir, which), list(_texts), progress=_progress)
+
+
 def _stamp(path) -> float:
     from pathlib import Path
 

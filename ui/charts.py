@@ -47,9 +47,18 @@ def loss_chart(events: list[dict]) -> go.Figure:
     return figure
 
 
+def main_metric(events: list[dict]) -> str:
+    """The run's validation metric (from its start event): macro ROC-AUC for classifiers, e.g. kNN macro-F1 for SBERT."""
+    starts = [e for e in events if e.get("event") == "start" and e.get("main_metric")]
+    return starts[-1]["main_metric"] if starts else "macro_roc_auc"
+
+
 def auc_chart(events: list[dict]) -> go.Figure:
-    """Validation ROC-AUC per evaluation: macro (bold) and per label."""
+    """Validation ROC-AUC per evaluation: macro (bold) and per label; for SBERT runs, the evaluator's metrics."""
     evals = [e for e in events if e.get("event") == "eval"]
+    main = main_metric(events)
+    if main != "macro_roc_auc":
+        return evaluator_chart(evals, main)
     figure = go.Figure()
     steps = [e["step"] for e in evals]
     labels = sorted({k.split("/", 1)[1] for e in evals for k in e if k.startswith("roc_auc/")})
@@ -59,6 +68,20 @@ def auc_chart(events: list[dict]) -> go.Figure:
     figure.add_scatter(x=steps, y=[e.get("macro_roc_auc") for e in evals], mode="lines+markers", name="macro",
                        line=dict(width=3, color="black"))
     figure.update_layout(xaxis_title="step", yaxis_title="validation ROC-AUC", height=320, margin=dict(t=30, b=10))
+    return figure
+
+
+def evaluator_chart(evals: list[dict], main: str) -> go.Figure:
+    """An SBERT run's live evaluator metrics (same group as the main one), the main one bold."""
+    group = main.split("_", 1)[0]
+    figure = go.Figure()
+    steps = [e["step"] for e in evals]
+    others = sorted({k for e in evals for k in e if k.startswith(group + "_") and k != main})
+    for key in others:
+        figure.add_scatter(x=steps, y=[e.get(key) for e in evals], mode="lines", name=key, line=dict(width=1))
+    figure.add_scatter(x=steps, y=[e.get(main) for e in evals], mode="lines+markers", name=main,
+                       line=dict(width=3, color="black"))
+    figure.update_layout(xaxis_title="step", yaxis_title=f"validation {main}", height=320, margin=dict(t=30, b=10))
     return figure
 
 

@@ -4,20 +4,34 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.config import TrainConfig
+from core.config import ALL_SBERT_LOSSES, TrainConfig
 from core.data import list_versions
+from core.errors import ConfigError
 from core.models import CATALOG
-from core.paths import SAMPLE_MULTILABEL
+from core.paths import SAMPLE_MULTILABEL, SAMPLE_PAIRS, SAMPLE_QA
 
 OTHER_MODEL = "Other (local folder or Hub id)…"
+AUTO_LOSS = "auto (from the data)"
+KIND_NAMES = {"classifier": "Transformer classifier", "sbert": "SBERT (sentence-transformers)",
+              "tfidf": "TF-IDF baseline (seconds)"}
+LABELLED = ("multilabel", "multiclass")
 
 
-def data_sources() -> dict[str, str]:
-    """Display name -> path for saved dataset versions and the bundled sample."""
-    sources = {f"{v['name']} ({v['kind']}, {v['rows'].get('train', '?')} train rows)": v["path"]
-               for v in list_versions() if v["kind"] in ("multilabel", "multiclass")}
-    sources["Bundled sample (split 70/15/15 on the fly)"] = str(SAMPLE_MULTILABEL)
+def data_sources() -> dict[str, tuple[str, str]]:
+    """Display name -> (path, dataset kind) for saved dataset versions and the bundled samples."""
+    sources = {f"{v['name']} ({v['kind']}, {v['rows'].get('train', '?')} train rows)": (v["path"], v["kind"])
+               for v in list_versions()}
+    sources["Bundled sample (multilabel; split 70/15/15 on the fly)"] = (str(SAMPLE_MULTILABEL), "multilabel")
+    sources["Bundled paraphrase pairs (SBERT only)"] = (str(SAMPLE_PAIRS), "pairs")
+    sources["Bundled moderation Q&A (SBERT only)"] = (str(SAMPLE_QA), "qa")
     return sources
+
+
+def check_kind_fits_data(kind: str, data_kind: str, source: str) -> None:
+    """Classifier and TF-IDF runs need labelled text; pairs, triplets and Q&A train SBERT runs only."""
+    if kind != "sbert" and data_kind not in LABELLED:
+        raise ConfigError(f"{source!r} is {data_kind} data: only SBERT runs train on pairs, triplets or Q&A. "
+                          "Fix: choose the SBERT model, or labelled text data.")
 
 
 def train_form() -> TrainConfig | None:
@@ -25,14 +39,13 @@ def train_form() -> TrainConfig | None:
     with st.form("train"):
         left, right = st.columns(2)
         with left:
-            kind = st.radio("Model", ["classifier", "tfidf"], horizontal=True,
-                            format_func=lambda k: {"classifier": "Transformer classifier",
-                                                   "tfidf": "TF-IDF baseline (seconds)"}[k])
+            kind = st.radio("Model", list(KIND_NAMES), horizontal=True, format_func=KIND_NAMES.get)
             names = [f"{e.name} — {e.description}" for e in CATALOG] + [OTHER_MODEL]
             picked = st.selectbox("Base model", names)
             other = st.text_input("Local folder or Hub id (when 'Other')", "")
             sources = data_sources()
-            data = sources[st.selectbox("Data", list(sources))]
+            source = st.selectbox("Data", list(sources))
+            data, data_kind = sources[source]
         with right:
             epochs = st.number_input("Epochs", 0.1, 50.0, 3.0, 0.5)
             max_steps = st.number_input("Max steps (0 = use epochs)", 0, 1_000_000, 0, 10)
@@ -51,13 +64,25 @@ def train_form() -> TrainConfig | None:
             grouping = c.checkbox("Length-grouped batches", True)
             checkpointing = c.checkbox("Gradient checkpointing", False)
             seed = c.number_input("Seed", 0, 2**31 - 1, 42)
+        with st.expander("SBERT options (model = SBERT)"):
+            a, b = st.columns(2)
+            loss = a.selectbox("Loss", [AUTO_LOSS, *ALL_SBERT_LOSSES],
+                               help="auto: softmax head for labelled text, online contrastive for 0/1 pairs, "
+                                    "CoSENT for scored pairs, triplet for triplets, MNRL for Q&A")
+            max_pairs = a.number_input("SetFit pair cap", 2, 10_000_000, 20_000, 1000,
+                                       help="most pairs sampled from labelled text for the 'setfit' loss")
+            knn_k = b.number_input("k for kNN evaluation", 1, 100, 5)
+            mine = b.checkbox("Mine one hard negative per pair with the base model (Q&A / pairs with MNRL)")
         if not st.form_submit_button("Start training", type="primary"):
             return None
     base_model = other.strip() if picked == OTHER_MODEL else picked.split(" — ")[0]
+    check_kind_fits_data(kind, data_kind, source)
+    sbert = {} if kind != "sbert" else {"loss": None if loss == AUTO_LOSS else loss, "max_pairs": int(max_pairs),
+                                        "knn_k": int(knn_k), "mine_hard_negatives": bool(mine)}
     return TrainConfig(model_kind=kind, base_model=base_model or "minilm", data=data, epochs=float(epochs),
                        max_steps=int(max_steps) or -1, batch_size=int(batch_size),
                        learning_rate=float(learning_rate) or None, max_length=int(max_length) or None,
                        warmup=float(warmup), weight_decay=float(weight_decay), eval_steps=int(eval_steps) or None,
                        early_stopping_patience=int(patience), precision=precision, class_weighting=weighting,
                        length_grouping=grouping, gradient_checkpointing=checkpointing, seed=int(seed),
-                       run_name=run_name.strip() or None)
+                       run_name=run_name.strip() or None, **sbert)

@@ -185,7 +185,7 @@ def train_sbert(run_dir: Path, config: TrainConfig, data: TrainingData, resume: 
     from core.training.callbacks import ProgressCallback, StopFileCallback
     from core.training.card import embedding_card
     from core.training.sbert import build_sbert_trainer, loss_family, restore_loss_state
-    from core.training.sbert_eval import evaluate_embeddings
+    from core.training.sbert_eval import MAIN_METRIC, evaluate_embeddings
 
     if model is None:
         resolved = resolve_model(config.base_model)
@@ -209,6 +209,7 @@ def train_sbert(run_dir: Path, config: TrainConfig, data: TrainingData, resume: 
     extra = {"loss": trainer.loss_name, "data_kind": data.task, "train_seconds": train_seconds,
              "train_rows_used": trainer.pairs, "global_step": trainer.state.global_step,
              "best_checkpoint": trainer.state.best_model_checkpoint, "main_metric": trainer.main_metric,
+             "main_metric_path": list(MAIN_METRIC[family]),
              "best_val_main_metric": trainer.state.best_metric, "max_length": model.max_seq_length,
              "samples_per_second": round(trainer.pairs * max(trainer.state.epoch or 0, 0) / max(train_seconds, 1e-9),
                                          2)}
