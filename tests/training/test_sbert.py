@@ -230,3 +230,20 @@ def test_cli_train_embed_and_search(tiny_sbert, isolated_dirs, capsys):
     assert "column 'nope' is not in the corpus" in capsys.readouterr().err
     assert main(["embed", "--run", str(PROJECT_ROOT / "data"), "x"]) == 2  # outside the models folder
     assert "outside" in capsys.readouterr().err
+
+
+def test_sbert_head_run_on_the_score_evaluate_and_explain_pages(head_run):
+    from tests.test_pages_workflow import frame_with, open_page
+
+    at = open_page("pages/score.py", head_run.name)
+    at.text_area(key="score.text").input("you are a stupid idiot")
+    at.button[0].click().run()
+    assert not at.exception and all(e.value.startswith("Flagged: ") for e in at.error), [e.value for e in at.error]
+    assert any(c.value.startswith("Scored 1 text(s) in") and "sbert" in c.value for c in at.caption)
+    at = open_page("pages/evaluate.py", head_run.name)
+    assert not at.error, [e.value for e in at.error]
+    assert len(frame_with(at, "label", "threshold")) == 6
+    at = open_page("pages/explain.py", head_run.name)
+    at.text_area(key="explain.text").input("you are a stupid idiot").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert sum("Integrated Gradients" in m.value for m in at.markdown) == 1 and len(at.get("html")) >= 8
