@@ -241,7 +241,7 @@ def build_sbert_trainer(config: TrainConfig, data: TrainingData, callbacks: list
     from sentence_transformers.base.sampler import BatchSamplers
     from transformers import EarlyStoppingCallback
 
-    from core.training.classifier import choose_max_length, default_learning_rate, precision_flags
+    from core.training.classifier import choose_max_length, training_arguments
     from core.training.sbert_eval import EmbeddingEvaluator
 
     name, family = choose_loss(config, data), loss_family(data)
@@ -256,21 +256,10 @@ def build_sbert_trainer(config: TrainConfig, data: TrainingData, callbacks: list
     sampler = {"batch_all_triplet": BatchSamplers.GROUP_BY_LABEL,
                "batch_hard_soft_margin_triplet": BatchSamplers.GROUP_BY_LABEL,
                "mnrl": BatchSamplers.NO_DUPLICATES, "cached_mnrl": BatchSamplers.NO_DUPLICATES}
-    strategy = "steps" if config.eval_steps else "epoch"
     args = SentenceTransformerTrainingArguments(
-        output_dir=output_dir, num_train_epochs=config.epochs, max_steps=config.max_steps,
-        per_device_train_batch_size=config.batch_size, per_device_eval_batch_size=config.eval_batch_size,
-        gradient_accumulation_steps=config.gradient_accumulation,
-        learning_rate=config.learning_rate or default_learning_rate(model), weight_decay=config.weight_decay,
-        warmup_steps=config.warmup, max_grad_norm=config.max_grad_norm, lr_scheduler_type="linear",
-        eval_strategy=strategy, save_strategy=strategy, eval_steps=config.eval_steps, save_steps=config.eval_steps,
-        logging_steps=config.logging_steps, logging_first_step=True, save_total_limit=config.save_total_limit,
-        load_best_model_at_end=True, metric_for_best_model=f"eval_{evaluator.primary_metric}",
-        greater_is_better=True, seed=config.seed, data_seed=config.seed, report_to="none",
-        use_cpu=not torch.cuda.is_available(), dataloader_num_workers=0, optim="adamw_torch_fused",
+        **training_arguments(config, output_dir, f"eval_{evaluator.primary_metric}", model),
         batch_sampler=sampler.get(name, BatchSamplers.BATCH_SAMPLER),
-        learning_rate_mapping={r"^classifier\.": HEAD_LR} if name == "softmax" else {},
-        **precision_flags(config))
+        learning_rate_mapping={r"^classifier\.": HEAD_LR} if name == "softmax" else {})
     if config.gradient_checkpointing:
         model[0].auto_model.gradient_checkpointing_enable()
     callbacks = list(callbacks) + [LossStateCallback(loss)]

@@ -247,3 +247,19 @@ def test_sbert_head_run_on_the_score_evaluate_and_explain_pages(head_run):
     at.text_area(key="explain.text").input("you are a stupid idiot").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert sum("Integrated Gradients" in m.value for m in at.markdown) == 1 and len(at.get("html")) >= 8
+
+
+def test_two_process_cpu_ddp_sbert(make_run, tiny_sbert):
+    import os
+    import subprocess
+
+    run_dir = sbert_run(make_run, tiny_sbert, SAMPLE_MULTILABEL, num_processes=2, max_steps=4, eval_steps=2)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(jobs.job_command(run_dir, False, 2), cwd=PROJECT_ROOT, env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert runs.read_status(run_dir)["state"] == "succeeded"
+    metrics = json.loads((run_dir / runs.METRICS).read_text())
+    assert metrics["val"]["rows"] == metrics["rows"]["val"] and metrics["global_step"] == 4
+    evals = [e for e in runs.read_progress(run_dir) if e["event"] == "eval"]
+    assert len(evals) == 2 and all("knn_macro_f1" in e for e in evals)  # rank 0 writes, once per evaluation
