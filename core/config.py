@@ -45,7 +45,8 @@ class TrainConfig:
         data: a data file (split here with `val_fraction`/`test_fraction`) or a saved dataset version folder.
         train_file/val_file/test_file: explicit split files instead of `data`.
         max_length: token limit; None = 95th percentile of training token lengths, capped by the model.
-        learning_rate: None = 2e-5 for base-size models (>= 100M parameters), 5e-5 for small ones.
+        learning_rate: None = classifier: 2e-5 for base-size models (>= 100M parameters), 1e-4 for small ones;
+            SBERT: 5e-5.
         warmup: fraction of training steps (or an int number of steps) for linear warm-up.
         early_stopping_patience: evaluations without a better validation macro ROC-AUC before stopping (0 = off).
         eval_steps: evaluate (and checkpoint) every N steps; None = once per epoch.

@@ -201,9 +201,13 @@ def precision_flags(config: TrainConfig) -> dict:
 
 
 def default_learning_rate(model: torch.nn.Module) -> float:
-    """2e-5 for base-size encoders (>= 100M parameters), 5e-5 for small ones like MiniLM."""
+    """2e-5 for base-size encoders (>= 100M parameters), 1e-4 for small ones like MiniLM.
+
+    Measured on Jigsaw with the bundled MiniLM (bench/RESULTS.md): validation macro ROC-AUC 0.9702 after one
+    epoch with 1e-4 vs 0.9608 with 5e-5 (best 0.9739 vs 0.9713); test 0.9697 vs 0.9688.
+    """
     parameters = sum(p.numel() for p in model.parameters())
-    return 2e-5 if parameters >= 100_000_000 else 5e-5
+    return 2e-5 if parameters >= 100_000_000 else 1e-4
 
 
 def load_base(config: TrainConfig, data: TrainingData, resolved: ResolvedModel | None = None):
@@ -218,16 +222,20 @@ def load_base(config: TrainConfig, data: TrainingData, resolved: ResolvedModel |
     return tokenizer, model
 
 
-def training_arguments(config: TrainConfig, output_dir: str, best_metric: str, model) -> dict:
-    """TrainingArguments keywords shared by classifier and SBERT runs (the same recipe fields, the same meaning)."""
+def training_arguments(config: TrainConfig, output_dir: str, best_metric: str, model,
+                       default_lr: float | None = None) -> dict:
+    """TrainingArguments keywords shared by classifier and SBERT runs (the same recipe fields, the same meaning).
+
+    `default_lr`: the learning rate when the config has none (default: `default_learning_rate(model)`).
+    """
     strategy = "steps" if config.eval_steps else "epoch"
     return dict(
         output_dir=output_dir, num_train_epochs=config.epochs, max_steps=config.max_steps,
         per_device_train_batch_size=config.batch_size, per_device_eval_batch_size=config.eval_batch_size,
         gradient_accumulation_steps=config.gradient_accumulation,
-        learning_rate=config.learning_rate or default_learning_rate(model), weight_decay=config.weight_decay,
-        warmup_steps=config.warmup, max_grad_norm=config.max_grad_norm, lr_scheduler_type="linear",
-        eval_strategy=strategy, save_strategy=strategy, eval_steps=config.eval_steps, save_steps=config.eval_steps,
+        learning_rate=config.learning_rate or default_lr or default_learning_rate(model),
+        weight_decay=config.weight_decay, warmup_steps=config.warmup, max_grad_norm=config.max_grad_norm,
+        lr_scheduler_type="linear", eval_strategy=strategy, save_strategy=strategy, eval_steps=config.eval_steps, save_steps=config.eval_steps,
         logging_steps=config.logging_steps, logging_first_step=True, save_total_limit=config.save_total_limit,
         load_best_model_at_end=True, metric_for_best_model=best_metric, greater_is_better=True,
         seed=config.seed, data_seed=config.seed, report_to="none", use_cpu=not torch.cuda.is_available(),
