@@ -65,6 +65,23 @@ def embed(model, texts: list[str], batch_size: int = 64) -> np.ndarray:
     return np.asarray(vectors, dtype=np.float32)
 
 
+def memoized_encoder(model, batch_size: int = 64):
+    """`encode(texts)` = `embed(model, texts)`, remembering every list it embedded.
+
+    A finished SBERT job embeds the same splits for several purposes (kNN, clustering, the head, saved
+    predictions); with this each split is embedded once per model.
+    """
+    cache: dict[tuple, np.ndarray] = {}
+
+    def encode(texts: list[str]) -> np.ndarray:
+        key = tuple(str(t) for t in texts)
+        if key not in cache:
+            cache[key] = embed(model, list(key), batch_size)
+        return cache[key]
+
+    return encode
+
+
 @dataclass
 class EmbeddingHead:
     """logits = embedding @ weight.T + bias, fitted with logistic regression (per label, or multinomial)."""
@@ -78,33 +95,10 @@ class EmbeddingHead:
     def fit(cls, vectors: np.ndarray, labels: np.ndarray, task: str, names: list[str], seed: int = 42,
             c: float = 10.0) -> "EmbeddingHead":
         """Fit on training embeddings: one balanced logistic regression per label, or one multinomial one."""
-        from sklearn.linear_model import LogisticRegression
+        from core.logistic import fit_logistic
 
-        labels = np.asarray(labels)
-        if task == "multilabel":
-            weights, biases = [], []
-            for column in range(labels.shape[1]):
-                if labels[:, column].min() == labels[:, column].max():  # a label never (or always) on in train
-                    weights.append(np.zeros(vectors.shape[1]))
-                    biases.append(-10.0 if labels[0, column] == 0 else 10.0)
-                    continue
-                model = LogisticRegression(C=c, class_weight="balanced", max_iter=3000, random_state=seed)
-                model.fit(vectors, labels[:, column])
-                weights.append(model.coef_[0])
-                biases.append(model.intercept_[0])
-            weight, bias = np.stack(weights), np.array(biases)
-        else:
-            model = LogisticRegression(C=c, class_weight="balanced", max_iter=3000, random_state=seed)
-            model.fit(vectors, labels)
-            weight, bias = model.coef_, model.intercept_
-            if len(model.classes_) != len(names):  # a class missing from train, or sklearn's binary single row
-                full_w, full_b = np.zeros((len(names), vectors.shape[1])), np.full(len(names), -10.0)
-                rows = model.classes_.astype(int)
-                if weight.shape[0] == 1:
-                    weight, bias = np.vstack([-weight, weight]) / 2, np.array([-bias[0], bias[0]]) / 2
-                full_w[rows], full_b[rows] = weight, bias
-                weight, bias = full_w, full_b
-        return cls(weight.astype(np.float32), bias.astype(np.float32), task, list(names))
+        weight, bias = fit_logistic(vectors, labels, task, len(names), seed, c)
+        return cls(weight, bias, task, list(names))
 
     def logits(self, vectors: np.ndarray) -> np.ndarray:
         return np.asarray(vectors, dtype=np.float32) @ self.weight.T + self.bias

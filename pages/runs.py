@@ -7,7 +7,7 @@ from core import runs
 from core.errors import CoreError
 from core.paths import models_dir
 from ui import cache, charts
-from ui.run_select import offer_minilm_demo
+from ui.run_select import offer_demo
 from ui.entry import require_app_entry
 
 require_app_entry()
@@ -16,7 +16,7 @@ st.caption(f"Runs folder: `{models_dir()}`")
 all_runs = runs.list_runs()
 if not all_runs:
     st.info("No runs yet. Train one on the Train page, or start a demo model here.")
-    offer_minilm_demo()
+    offer_demo("minilm", "Train a MiniLM demo model (about a minute on CPU)")
     st.stop()
 
 table = pd.DataFrame([runs.summary(r) for r in all_runs])

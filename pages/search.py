@@ -5,12 +5,13 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from core import demo, runs
+from core import runs
 from core.errors import CoreError
 from core.paths import SAMPLE_QA
 from core.search import corpus_texts
 from ui import cache
 from ui.entry import require_app_entry
+from ui.run_select import offer_demo
 
 require_app_entry()
 MAX_UPLOAD_MB = 200
@@ -24,14 +25,7 @@ sentence_runs = [r for r in runs.list_runs() if runs.is_sentence_model(r.path)]
 if not sentence_runs:
     st.info("No SBERT run yet. Train one on the Train page (model: SBERT; data: the bundled Q&A sample or your "
             "own pairs, triplets, Q&A or labelled text), or start the demo below.")
-    if st.button("Train the SBERT Q&A demo (MiniLM + MNRL on the bundled Q&A sample, about a minute)"):
-        try:
-            run_dir = demo.start_demo("sbert-qa")
-        except CoreError as exc:
-            st.error(str(exc))
-        else:
-            st.page_link("pages/train.py", label=f"Watch `{run_dir.name}` on the Train page",
-                         query_params={"run": run_dir.name}, icon=":material/model_training:")
+    offer_demo("sbert-qa", "Train the SBERT Q&A demo (MiniLM + MNRL on the bundled Q&A sample, about a minute)")
     st.stop()
 
 names = [r.name for r in sentence_runs]

@@ -19,11 +19,11 @@ def _label(info: runs.RunInfo) -> str:
     return f"{info.name} ({info.model_kind}{extra})"
 
 
-def offer_minilm_demo() -> None:
-    """A one-click MiniLM run on the bundled sample (a background job, watched on the Train page)."""
-    if st.button("Train a MiniLM demo model (about a minute on CPU)", key="demo.minilm"):
+def offer_demo(kind: str, label: str) -> None:
+    """A button that launches the `core.demo` run of this kind, then links to it on the Train page."""
+    if st.button(label, key=f"demo.{kind}"):
         try:
-            run_dir = demo.start_demo("minilm")
+            run_dir = demo.start_demo(kind)
         except CoreError as exc:
             st.error(str(exc))
         else:

@@ -144,14 +144,13 @@ def train_classifier(run_dir: Path, config: TrainConfig, data: TrainingData, res
     return "succeeded"
 
 
-def _base_embedding_metrics(run_dir: Path, model, data: TrainingData, family: str, config: TrainConfig,
+def _base_embedding_metrics(run_dir: Path, encode, data: TrainingData, family: str, config: TrainConfig,
                             split: str) -> dict:
     """The base model's embedding metrics (and its head's, for labelled data), computed once per run.
 
     Saved beside the checkpoints so a resumed run compares against the same base figures without
     re-embedding everything.
     """
-    from core.embedding_model import embed
     from core.fileio import read_json
     from core.training.sbert_eval import evaluate_embeddings
 
@@ -159,28 +158,27 @@ def _base_embedding_metrics(run_dir: Path, model, data: TrainingData, family: st
     cached = read_json(cache, None)
     if cached:
         return cached
-    vectors = embed(model, data.train.frame["text"].astype(str).tolist()) if family == "labelled" else None
-    result = {"embedding": evaluate_embeddings(model, data, family, split, config.knn_k, config.seed,
-                                               train_vectors=vectors)}
-    if vectors is not None:
-        result["head"] = _head_metrics(model, data, vectors, split, config.seed)[1]
+    result = {"embedding": evaluate_embeddings(encode, data, family, split, config.knn_k, config.seed)}
+    if family == "labelled":
+        result["head"] = _head_metrics(encode, data, split, config.seed)[1]
     write_json(cache, result)
     return result
 
 
-def _head_metrics(model, data: TrainingData, train_vectors, split: str, seed: int):
+def _head_metrics(encode, data: TrainingData, split: str, seed: int):
     """Fit the embedding head on train; (head, its metrics on `split` at 0.5 / argmax)."""
-    from core.embedding_model import EmbeddingHead, embed
+    from core.embedding_model import EmbeddingHead
 
-    head = EmbeddingHead.fit(train_vectors, data.train.label_matrix(), data.task, data.labels, seed)
+    head = EmbeddingHead.fit(encode(data.train.frame["text"].astype(str).tolist()), data.train.label_matrix(),
+                             data.task, data.labels, seed)
     part = data.test if split == "test" else data.val
-    probs = head.predict_proba(embed(model, part.frame["text"].astype(str).tolist()))
+    probs = head.predict_proba(encode(part.frame["text"].astype(str).tolist()))
     return head, evaluate_probs(probs, part, data.task, data.labels, None)
 
 
 def train_sbert(run_dir: Path, config: TrainConfig, data: TrainingData, resume: bool, model=None) -> str:
     """SBERT steps: base metrics -> train -> save -> fine-tuned metrics -> head + thresholds (labelled data)."""
-    from core.embedding_model import embed, load_sentence_model
+    from core.embedding_model import load_sentence_model, memoized_encoder
     from core.models import resolve_model
     from core.training.callbacks import ProgressCallback, StopFileCallback
     from core.training.card import embedding_card
@@ -196,7 +194,8 @@ def train_sbert(run_dir: Path, config: TrainConfig, data: TrainingData, resume: 
     stop = StopFileCallback(run_dir)
     trainer = build_sbert_trainer(config, data, [ProgressCallback(run_dir), stop], str(run_dir / runs.CHECKPOINTS),
                                   model)
-    base = _base_embedding_metrics(run_dir, model, data, family, config, split) if main_process else {}
+    if main_process:  # before training changes the weights (the base encoder is dropped afterwards)
+        base = _base_embedding_metrics(run_dir, memoized_encoder(model), data, family, config, split)
     checkpoint = last_checkpoint(run_dir) if resume else None
     restore_loss_state(trainer.loss, checkpoint)
     started = time.perf_counter()
@@ -213,13 +212,12 @@ def train_sbert(run_dir: Path, config: TrainConfig, data: TrainingData, resume: 
              "best_val_main_metric": trainer.state.best_metric, "max_length": model.max_seq_length,
              "samples_per_second": round(trainer.pairs * max(trainer.state.epoch or 0, 0) / max(train_seconds, 1e-9),
                                          2)}
-    vectors = embed(model, data.train.frame["text"].astype(str).tolist()) if family == "labelled" else None
+    encode = memoized_encoder(model)  # the splits are embedded once for the metrics, the head and the predictions
     extra["embedding"] = {"split": split, "base": base["embedding"],
-                          "fine_tuned": evaluate_embeddings(model, data, family, split, config.knn_k, config.seed,
-                                                            train_vectors=vectors)}
+                          "fine_tuned": evaluate_embeddings(encode, data, family, split, config.knn_k, config.seed)}
     meta = {"model_kind": "sbert", "task": data.task, "labels": data.labels, "max_length": model.max_seq_length,
-            "loss": trainer.loss_name, "head": vectors is not None}
-    if vectors is None:  # pairs / triplets / Q&A: an embedding model, no scoring head
+            "loss": trainer.loss_name, "head": family == "labelled"}
+    if family != "labelled":  # pairs / triplets / Q&A: an embedding model, no scoring head
         metrics = {"task": data.task, "labels": [], "model_kind": "sbert",
                    "rows": {name: 0 if part is None else len(part.frame)
                             for name, part in (("train", data.train), ("val", data.val), ("test", data.test))},
@@ -228,13 +226,12 @@ def train_sbert(run_dir: Path, config: TrainConfig, data: TrainingData, resume: 
         write_json(run_dir / runs.METRICS, metrics)
         write_text_atomic(run_dir / runs.CARD, embedding_card(config, metrics, data.source))
         return "succeeded"
-    head, head_metrics = _head_metrics(model, data, vectors, split, config.seed)
+    head, head_metrics = _head_metrics(encode, data, split, config.seed)
     head.save(run_dir / runs.MODEL)
     write_json(run_dir / runs.MODEL / META_FILE, meta)
     extra["head"] = {"base": base.get("head"), "fine_tuned": head_metrics}
     extra["baseline_tfidf"] = tfidf_baseline_metrics(data, config.seed)
-    predict = lambda texts: head.predict_proba(embed(model, texts))  # noqa: E731
-    finish(run_dir, config, data, predict, extra)
+    finish(run_dir, config, data, lambda texts: head.predict_proba(encode(texts)), extra)
     return "succeeded"
 
 

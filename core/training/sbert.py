@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from transformers import TrainerCallback
 
 from core.config import SBERT_LOSSES, TrainConfig
 from core.errors import ConfigError, DataError
@@ -201,23 +202,19 @@ def _mine(dataset, model, family: str):
                                output_format="triplet", batch_size=64, use_faiss=False, verbose=False)
 
 
-class LossStateCallback:
+class LossStateCallback(TrainerCallback):
     """Keep a loss's own weights (the softmax head) in each checkpoint, so resume restores them too."""
 
-    def __new__(cls, loss):
-        from transformers import TrainerCallback
+    def __init__(self, loss):
+        self.loss = loss
 
-        class _Callback(TrainerCallback):
-            def on_save(self, args, state, control, **kwargs):
-                if state.is_world_process_zero and hasattr(loss, "classifier"):
-                    from safetensors.torch import save_file
+    def on_save(self, args, state, control, **kwargs):
+        folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if state.is_world_process_zero and hasattr(self.loss, "classifier") and folder.is_dir():
+            from safetensors.torch import save_file
 
-                    folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-                    if folder.is_dir():
-                        save_file({k: v.detach().cpu().contiguous() for k, v in loss.classifier.state_dict().items()},
-                                  str(folder / LOSS_STATE))
-
-        return _Callback()
+            weights = {k: v.detach().cpu().contiguous() for k, v in self.loss.classifier.state_dict().items()}
+            save_file(weights, str(folder / LOSS_STATE))
 
 
 def restore_loss_state(loss, checkpoint: Path | None) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.embedding_model import embed
+from core.embedding_model import memoized_encoder
 from core.evaluation import embeddings as emb
 from core.evaluation.retrieval import retrieval_metrics
 from core.training.data import TrainingData
@@ -32,21 +32,20 @@ def metric_key(family: str) -> str:
     return f"{group}_{name}".replace("@", "_at_")
 
 
-def _retrieval(model, queries: list[str], relevant_texts: list[str], corpus_texts: list[str]) -> dict:
+def _retrieval(encode, queries: list[str], relevant_texts: list[str], corpus_texts: list[str]) -> dict:
     corpus = list(dict.fromkeys(corpus_texts))  # unique documents, first-seen order
     position = {text: i for i, text in enumerate(corpus)}
     relevant = [{position[text]} for text in relevant_texts]
-    return retrieval_metrics(embed(model, queries), embed(model, corpus), relevant)
+    return retrieval_metrics(encode(queries), encode(corpus), relevant)
 
 
-def evaluate_embeddings(model, data: TrainingData, family: str, split: str, k: int = 5, seed: int = 42,
-                        max_index: int | None = None, max_queries: int | None = None,
-                        train_vectors: np.ndarray | None = None) -> dict:
-    """Embedding metrics of `model` on `split` (`val` or `test`) of `data`; see the module doc.
+def evaluate_embeddings(encode, data: TrainingData, family: str, split: str, k: int = 5, seed: int = 42,
+                        max_index: int | None = None, max_queries: int | None = None) -> dict:
+    """Embedding metrics on `split` (`val` or `test`) of `data`; see the module doc.
 
     Args:
+        encode: texts -> unit-length embeddings (`core.embedding_model.memoized_encoder(model)`).
         max_index / max_queries: cap the kNN index / evaluated rows (the live evaluator uses small caps).
-        train_vectors: precomputed training embeddings (labelled data), to avoid embedding them twice.
     """
     part = data.test if split == "test" else data.val
     frame = part.frame.iloc[:max_queries] if max_queries else part.frame
@@ -55,43 +54,35 @@ def evaluate_embeddings(model, data: TrainingData, family: str, split: str, k: i
     if family == "labelled":
         labels = part.label_matrix()[:len(frame)]
         train_labels = data.train.label_matrix()[:max_index] if max_index else data.train.label_matrix()
-        if train_vectors is None:
-            texts = data.train.frame["text"].astype(str).tolist()
-            train_vectors = embed(model, texts[:max_index] if max_index else texts)
-        vectors = embed(model, frame["text"].astype(str).tolist())
+        texts = data.train.frame["text"].astype(str).tolist()
+        train_vectors = encode(texts[:max_index] if max_index else texts)
+        vectors = encode(frame["text"].astype(str).tolist())
         result["knn"] = emb.knn_metrics(train_vectors, train_labels, vectors, labels, k, data.task)
         result["clustering"] = emb.clustering_metrics(vectors, emb.class_keys(labels, data.task), seed)
     elif family == "qa":
         corpus = [a for f in everything for a in f["answer"].astype(str)]
-        result["retrieval"] = _retrieval(model, frame["question"].astype(str).tolist(),
+        result["retrieval"] = _retrieval(encode, frame["question"].astype(str).tolist(),
                                          frame["answer"].astype(str).tolist(), corpus)
     elif family == "triplets":
         corpus = [t for f in everything for col in ("positive", "negative") for t in f[col].astype(str)]
-        result["retrieval"] = _retrieval(model, frame["anchor"].astype(str).tolist(),
+        result["retrieval"] = _retrieval(encode, frame["anchor"].astype(str).tolist(),
                                          frame["positive"].astype(str).tolist(), corpus)
-        anchor, positive, negative = (embed(model, frame[c].astype(str).tolist())
+        anchor, positive, negative = (encode(frame[c].astype(str).tolist())
                                       for c in ("anchor", "positive", "negative"))
         result["triplet_accuracy"] = round(float(np.mean(emb.pair_similarities(anchor, positive)
                                                          > emb.pair_similarities(anchor, negative))), 6)
     else:
-        sims = emb.pair_similarities(embed(model, frame["sentence1"].astype(str).tolist()),
-                                     embed(model, frame["sentence2"].astype(str).tolist()))
+        sims = emb.pair_similarities(encode(frame["sentence1"].astype(str).tolist()),
+                                     encode(frame["sentence2"].astype(str).tolist()))
         if family == "pairs_label":
             result["pair_classification"] = emb.pair_classification_metrics(sims, frame["label"].to_numpy())
         elif family == "pairs_score":
             result["pair_scores"] = emb.pair_score_metrics(sims, frame["score"].to_numpy())
         else:
             corpus = [t for f in everything for t in f["sentence2"].astype(str)]
-            result["retrieval"] = _retrieval(model, frame["sentence1"].astype(str).tolist(),
+            result["retrieval"] = _retrieval(encode, frame["sentence1"].astype(str).tolist(),
                                              frame["sentence2"].astype(str).tolist(), corpus)
     return result
-
-
-def main_value(result: dict, family: str) -> float | None:
-    """The family's main metric from an `evaluate_embeddings` result."""
-    group, name = MAIN_METRIC[family]
-    value = (result.get(group) or {}).get(name)
-    return None if value is None else float(value)
 
 
 def _evaluator_base():
@@ -110,7 +101,7 @@ class EmbeddingEvaluator(_evaluator_base()):
         self.greater_is_better = True
 
     def __call__(self, model, output_path=None, epoch: int = -1, steps: int = -1) -> dict[str, float]:
-        result = evaluate_embeddings(model, self.data, self.family, "val", self.k, self.seed,
+        result = evaluate_embeddings(memoized_encoder(model), self.data, self.family, "val", self.k, self.seed,
                                      max_index=_LIVE_INDEX_ROWS, max_queries=_LIVE_QUERY_ROWS)
         group = MAIN_METRIC[self.family][0]
         metrics = {f"{group}_{name}".replace("@", "_at_"): float(value)

@@ -35,26 +35,13 @@ class TfidfModel:
     @classmethod
     def fit(cls, data: TrainingData, seed: int = 42, c: float = 4.0) -> "TfidfModel":
         """Fit on the training split (class-balanced logistic regression per label)."""
-        from sklearn.linear_model import LogisticRegression
+        from core.logistic import fit_logistic
 
         vectorizer = _vectorizer()
         features = vectorizer.fit_transform(data.train.frame["text"].tolist())
-        labels = data.train.label_matrix()
-        if data.task == "multilabel":
-            coefs, intercepts = [], []
-            for column in range(labels.shape[1]):
-                model = LogisticRegression(C=c, class_weight="balanced", max_iter=2000, random_state=seed)
-                model.fit(features, labels[:, column])
-                coefs.append(model.coef_[0])
-                intercepts.append(model.intercept_[0])
-            coef, intercept = np.stack(coefs), np.array(intercepts)
-        else:
-            model = LogisticRegression(C=c, class_weight="balanced", max_iter=2000, random_state=seed)
-            model.fit(features, labels)
-            coef, intercept = model.coef_, model.intercept_
-            if coef.shape[0] == 1:  # sklearn's binary case has one row: expand to two classes
-                coef, intercept = np.vstack([-coef, coef]) / 2, np.array([-intercept[0], intercept[0]]) / 2
-        return cls(vectorizer, coef.astype(np.float32), intercept.astype(np.float32), data.task, data.labels)
+        coef, intercept = fit_logistic(features, data.train.label_matrix(), data.task, len(data.labels), seed, c,
+                                       max_iter=2000)
+        return cls(vectorizer, coef, intercept, data.task, data.labels)
 
     def logits(self, texts: list[str]) -> np.ndarray:
         return np.asarray(self.vectorizer.transform(list(texts)) @ self.coef.T) + self.intercept

@@ -141,14 +141,19 @@ def test_kill_9_is_reported_as_failed_and_queue_waits(make_run, tiny_bert):
     assert wait_for(lambda: runs.read_status(second).get("state") == "succeeded", 90)
 
 
-def test_two_process_cpu_ddp(make_run, tiny_bert):
-    run_dir = make_run(base_model=str(tiny_bert), num_processes=2, max_steps=4, eval_steps=2)
+def run_two_processes(run_dir) -> dict:
+    """Run the job under torchrun with 2 CPU processes (gloo); returns its metrics.json after checking success."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(jobs.job_command(run_dir, False, 2), cwd=PROJECT_ROOT, env=env, capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert runs.read_status(run_dir)["state"] == "succeeded"
-    metrics = json.loads((run_dir / runs.METRICS).read_text())
+    return json.loads((run_dir / runs.METRICS).read_text())
+
+
+def test_two_process_cpu_ddp(make_run, tiny_bert):
+    run_dir = make_run(base_model=str(tiny_bert), num_processes=2, max_steps=4, eval_steps=2)
+    metrics = run_two_processes(run_dir)
     assert metrics["val"]["rows"] == metrics["rows"]["val"]
     evals = [e for e in runs.read_progress(run_dir) if e["event"] == "eval"]
     assert len(evals) == 2  # rank 0 only writes, one line per evaluation

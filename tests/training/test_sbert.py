@@ -14,7 +14,7 @@ from core.inference import Scorer
 from core.paths import PROJECT_ROOT, SAMPLE_MULTILABEL, SAMPLE_PAIRS, SAMPLE_QA
 from core.training.job import last_checkpoint, run_job
 from core.training.sbert import LOSS_STATE, sample_pairs
-from tests.training.test_jobs import steps_logged, wait_for
+from tests.training.test_jobs import run_two_processes, steps_logged, wait_for
 
 
 @pytest.fixture(scope="session")
@@ -250,16 +250,8 @@ def test_sbert_head_run_on_the_score_evaluate_and_explain_pages(head_run):
 
 
 def test_two_process_cpu_ddp_sbert(make_run, tiny_sbert):
-    import os
-    import subprocess
-
     run_dir = sbert_run(make_run, tiny_sbert, SAMPLE_MULTILABEL, num_processes=2, max_steps=4, eval_steps=2)
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    result = subprocess.run(jobs.job_command(run_dir, False, 2), cwd=PROJECT_ROOT, env=env, capture_output=True,
-                            text=True, timeout=300)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert runs.read_status(run_dir)["state"] == "succeeded"
-    metrics = json.loads((run_dir / runs.METRICS).read_text())
+    metrics = run_two_processes(run_dir)
     assert metrics["val"]["rows"] == metrics["rows"]["val"] and metrics["global_step"] == 4
     evals = [e for e in runs.read_progress(run_dir) if e["event"] == "eval"]
     assert len(evals) == 2 and all("knn_macro_f1" in e for e in evals)  # rank 0 writes, once per evaluation
