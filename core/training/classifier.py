@@ -20,6 +20,7 @@ from core.config import TrainConfig
 from core.evaluation.metrics import flatten_for_trainer, multiclass_metrics, multilabel_metrics, probabilities
 from core.models import ResolvedModel, resolve_model
 from core.training.data import TrainingData
+from core.training.fast_dropout import for_cpu_training
 
 BEST_METRIC = "macro_roc_auc"
 _MEGABATCH = 64  # batches sorted together: bigger = less padding, less randomness
@@ -264,6 +265,7 @@ def build_classifier_trainer(config: TrainConfig, data: TrainingData, callbacks:
                              data.val.label_matrix(), data.task)
     if config.gradient_checkpointing:
         model.gradient_checkpointing_enable()
+    for_cpu_training(model)
     args = TrainingArguments(**training_arguments(config, output_dir, BEST_METRIC, model))
     callbacks = list(callbacks)
     if config.early_stopping_patience:

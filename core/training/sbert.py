@@ -26,6 +26,7 @@ from core.config import SBERT_LOSSES, TrainConfig
 from core.errors import ConfigError, DataError
 from core.evaluation.embeddings import class_keys
 from core.training.data import TrainingData
+from core.training.fast_dropout import for_cpu_training
 
 SBERT_LR = 5e-5  # sentence-transformers fine-tuning default here; the Jigsaw SBERT figures were measured with it
 HEAD_LR = 1e-3  # the softmax head starts from random on unit-length embeddings: it needs a bigger step than the encoder
@@ -260,6 +261,7 @@ def build_sbert_trainer(config: TrainConfig, data: TrainingData, callbacks: list
         learning_rate_mapping={r"^classifier\.": HEAD_LR} if name == "softmax" else {})
     if config.gradient_checkpointing:
         model[0].auto_model.gradient_checkpointing_enable()
+    for_cpu_training(loss)  # the loss holds the model (and a head's dropout, if any)
     callbacks = list(callbacks) + [LossStateCallback(loss)]
     if config.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
