@@ -42,6 +42,12 @@ def pick_comments(scorer, n: int) -> list[str]:
     return chosen
 
 
+def token_to_words(scorer, text: str, values) -> tuple[list[str], list[float]]:
+    """shap's per-token values summed into the words our explainers report."""
+    offsets = scorer.tokenizer(text, return_offsets_mapping=True)["offset_mapping"]
+    return words_from_offsets(text, [tuple(o) for o in offsets], np.asarray(values))
+
+
 def default_shap(scorer, text: str, target: int) -> tuple[list[str], list[float], float]:
     import shap
     import torch
@@ -54,9 +60,7 @@ def default_shap(scorer, text: str, target: int) -> tuple[list[str], list[float]
     started = time.perf_counter()
     values = shap.Explainer(f, shap.maskers.Text(scorer.tokenizer))([text], silent=True)[0].values
     seconds = time.perf_counter() - started
-    offsets = scorer.tokenizer(text, return_offsets_mapping=True)["offset_mapping"]
-    words, scores = words_from_offsets(text, [tuple(o) for o in offsets], np.asarray(values))
-    return words, scores, seconds
+    return *token_to_words(scorer, text, values), seconds
 
 
 def pipeline_shap(explainer, scorer, text: str, target: int) -> tuple[list[str], list[float], float]:
@@ -65,9 +69,7 @@ def pipeline_shap(explainer, scorer, text: str, target: int) -> tuple[list[str],
     explanation = explainer([text], silent=True)[0]
     seconds = time.perf_counter() - started
     column = list(explanation.output_names).index(scorer.labels[target])
-    offsets = scorer.tokenizer(text, return_offsets_mapping=True)["offset_mapping"]
-    words, scores = words_from_offsets(text, [tuple(o) for o in offsets], np.asarray(explanation.values[:, column]))
-    return words, scores, seconds
+    return *token_to_words(scorer, text, explanation.values[:, column]), seconds
 
 
 def main() -> None:
