@@ -3,8 +3,10 @@
 A bundled-MiniLM classifier run (default: the newest succeeded `classifier` run in the models folder)
 scores 1,000 texts of ../shared/data/jigsaw/test.csv:
   baseline: pipeline("text-classification", top_k=None) at batch sizes 1, 8 and 32 (its best counts)
-  ours exact: Scorer (length-sorted batches, per-batch padding, inference_mode), fp32
-  ours int8: the same with dynamic int8 quantisation of the Linear layers
+  ours exact: Scorer (length-sorted batches cut by a token budget, per-batch padding, inference_mode, the
+              last layer for the first token only), fp32
+  ours exact, ablations: fixed 32-row batches; and also the full last layer (the Scorer before session 5)
+  ours int8: the exact path with dynamic int8 quantisation of the Linear layers
 Prints texts/s and ratios, max |delta p| against the pipeline / exact path, the macro ROC-AUC change of int8
 on the whole test file, and the warm p50 latency of one ~30-token comment.
 
@@ -24,6 +26,7 @@ import numpy as np  # noqa: E402
 from core import runs  # noqa: E402
 from core.data import load_dataset  # noqa: E402
 from core.evaluation.metrics import multilabel_metrics  # noqa: E402
+from core.first_token import FirstTokenLayer  # noqa: E402
 from core.inference import Scorer  # noqa: E402
 
 COMMENT = ("You are a complete idiot and everyone on this talk page knows it, so stop editing my article "
@@ -47,6 +50,19 @@ def pipeline_probs(run_dir: Path, texts: list[str], labels: list[str], max_lengt
                         function_to_apply="sigmoid")
     out = classify(texts, batch_size=batch, truncation=True, max_length=max_length)
     return np.array([[{d["label"]: d["score"] for d in row}[label] for label in labels] for row in out])
+
+
+def full_last_layer(scorer: Scorer) -> Scorer:
+    """A second scorer of the same run whose last layer runs for every token again (the ablation)."""
+    import copy
+
+    other = copy.copy(scorer)
+    other.model = copy.deepcopy(scorer.model)
+    for name, module in list(other.model.named_modules()):
+        for child_name, child in list(module.named_children()):
+            if isinstance(child, FirstTokenLayer):
+                setattr(module, child_name, child.layer)
+    return other
 
 
 def p50_ms(fn, calls: int = 200) -> float:
@@ -83,6 +99,12 @@ def main() -> None:
     seconds_fast, fast_probs = timed(lambda: fast.predict_proba(texts))
     print(f"ours exact      : {n / seconds:7.1f} texts/s = {n / seconds / baseline_rate:.2f}x {best_name}; "
           f"max |dp| vs pipeline {np.abs(exact_probs - baseline_probs).max():.2e}")
+    full = full_last_layer(exact)
+    for name, scorer, kwargs in (("exact, 32-row batches", exact, {"batch_size": 32, "batch_tokens": 10**9}),
+                                 ("... + full last layer", full, {"batch_size": 32, "batch_tokens": 10**9})):
+        secs, probs = timed(lambda: scorer.predict_proba(texts, **kwargs))
+        print(f"  ablation {name:<22}: {n / secs:7.1f} texts/s = {n / secs / baseline_rate:.2f}x; "
+              f"max |dp| vs exact {np.abs(probs - exact_probs).max():.2e}")
     print(f"ours int8       : {n / seconds_fast:7.1f} texts/s = {n / seconds_fast / baseline_rate:.2f}x {best_name}; "
           f"max |dp| vs exact {np.abs(fast_probs - exact_probs).max():.4f}")
 

@@ -1,7 +1,10 @@
 """Scoring with a saved run: `Scorer.from_run(path).score(texts)`.
 
-Load once, score many: texts are sorted by length and padded per batch, under `torch.inference_mode`;
-results are plain Python (probability per label, decisions under the run's thresholds, truncation).
+Load once, score many: texts are sorted by length and cut into batches by a token budget (rows x padded
+width), so short texts share large batches and long ones small batches whose activations stay in the CPU's
+cache; each batch is padded to its own longest text and run under `torch.inference_mode`. Classifiers of the
+BERT family compute their last layer for the first token only (`core.first_token`, checked on load).
+Results are plain Python (probability per label, decisions under the run's thresholds, truncation).
 
 Backends for transformer runs: `exact` (the saved fp32 weights) and `int8` (dynamic int8 quantisation of
 the Linear layers, made at load time: about 1.4x faster than `exact` on CPU). int8 keeps the ranking
@@ -21,10 +24,15 @@ import numpy as np
 
 from core import runs
 from core.errors import ConfigError
+from core.first_token import first_token_only
 from core.fileio import read_json, write_json
 
 META_FILE = runs.MODEL_META
 BACKENDS = ("exact", "int8")
+# Tokens (rows x padded width) per batch. On 2 CPU cores 2,048 scored 1,000 Jigsaw comments 1.12x faster than
+# fixed batches of 32 rows (bench/RESULTS.md); a GPU wants far larger batches.
+CPU_BATCH_TOKENS = 2048
+GPU_BATCH_TOKENS = 32768
 
 
 @dataclass
@@ -126,6 +134,7 @@ class Scorer:
         else:
             tokenizer = AutoTokenizer.from_pretrained(model_dir)
             model = AutoModelForSequenceClassification.from_pretrained(model_dir, use_safetensors=True).eval()
+            first_token_only(model.to(device), tokenizer)  # before int8: the check compares fp32 logits
         if backend == "int8":
             if device != "cpu":
                 raise ConfigError(f"backend='int8' runs on CPU only, not {device!r}. Fix: use backend 'exact'.")
@@ -139,20 +148,27 @@ class Scorer:
         """Re-read `thresholds.json` (after the Evaluate page saved new ones)."""
         self.thresholds = runs.read_thresholds(self.run_dir, self.labels)
 
-    def predict_proba(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        """(len(texts), labels) probabilities, in the order of `texts`."""
-        return self._probs([str(t) for t in texts], batch_size)[0]
+    def predict_proba(self, texts: list[str], batch_size: int = 64, batch_tokens: int | None = None) -> np.ndarray:
+        """(len(texts), labels) probabilities, in the order of `texts`.
 
-    def _probs(self, texts: list[str], batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        Args:
+            batch_size: at most this many texts per forward pass.
+            batch_tokens: at most this many tokens (rows x padded width) per pass; None = the device's default.
+        """
+        return self._probs([str(t) for t in texts], batch_size, batch_tokens)[0]
+
+    def _probs(self, texts: list[str], batch_size: int,
+               batch_tokens: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         started = time.perf_counter()
         if self.model_kind == "tfidf":
             probs, lengths = self.model.predict_proba(texts), np.array([len(t.split()) for t in texts], dtype=int)
         else:
-            probs, lengths = self._transformer_probs(texts, batch_size)
+            probs, lengths = self._transformer_probs(texts, batch_size, batch_tokens)
         self.last_seconds = time.perf_counter() - started
         return probs, lengths
 
-    def _transformer_probs(self, texts: list[str], batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    def _transformer_probs(self, texts: list[str], batch_size: int,
+                           batch_tokens: int | None) -> tuple[np.ndarray, np.ndarray]:
         import torch
 
         from core.evaluation.metrics import probabilities
@@ -162,10 +178,13 @@ class Scorer:
         order = np.argsort(-lengths, kind="stable")  # longest first: similar lengths share a batch
         pad = self.tokenizer.pad_token_id or 0
         logits = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        budget = batch_tokens or (GPU_BATCH_TOKENS if str(self.device).startswith("cuda") else CPU_BATCH_TOKENS)
+        start = 0
         with torch.inference_mode():
-            for start in range(0, len(texts), batch_size):
-                rows = order[start:start + batch_size]
-                width = min(int(lengths[rows].max()), self.max_length)
+            while start < len(texts):
+                width = min(int(lengths[order[start]]), self.max_length)  # the longest text left comes first
+                rows = order[start:start + max(1, min(batch_size, budget // width))]
+                start += len(rows)
                 ids = np.full((len(rows), width), pad, dtype=np.int64)
                 mask = np.zeros_like(ids)
                 for i, row in enumerate(rows):
@@ -178,7 +197,7 @@ class Scorer:
                 logits[rows] = out.logits.float().cpu().numpy()
         return probabilities(logits, self.task), lengths
 
-    def score(self, texts: list[str], batch_size: int = 32) -> list[ScoreResult]:
+    def score(self, texts: list[str], batch_size: int = 64) -> list[ScoreResult]:
         """Score texts: probabilities, flagged labels (>= threshold), token counts and truncation."""
         texts = [str(t) for t in texts]
         probs, lengths = self._probs(texts, batch_size)
