@@ -81,10 +81,10 @@ def first_token_only(model: nn.Module, tokenizer, tolerance: float = 1e-4) -> bo
     if layers is None or isinstance(layers[-1], FirstTokenLayer) or not _bert_shaped(layers[-1]):
         return False
     full = layers[-1]
-    batch = tokenizer(_PROBE, padding=True, return_tensors="pt")
-    device = next(model.parameters()).device
-    batch = {name: batch[name].to(device) for name in ("input_ids", "attention_mask")}
     try:
+        batch = tokenizer(_PROBE, padding=True, return_tensors="pt")
+        device = next(model.parameters()).device
+        batch = {name: batch[name].to(device) for name in ("input_ids", "attention_mask")}
         with torch.inference_mode():
             reference = model(**batch).logits
             layers[-1] = FirstTokenLayer(full)
