@@ -24,13 +24,12 @@ import numpy as np
 
 from core import runs
 from core.errors import ConfigError
-from core.first_token import first_token_only
 from core.fileio import read_json, write_json
 
 META_FILE = runs.MODEL_META
 BACKENDS = ("exact", "int8")
-# Tokens (rows x padded width) per batch. On 2 CPU cores 2,048 scored 1,000 Jigsaw comments 1.12x faster than
-# fixed batches of 32 rows (bench/RESULTS.md); a GPU wants far larger batches.
+# Tokens (rows x padded width) per batch. On 2 CPU cores 2,048 scored 1,000 Jigsaw comments 1.08-1.11x faster
+# than fixed batches of 32 rows (bench/RESULTS.md); a GPU wants far larger batches.
 CPU_BATCH_TOKENS = 2048
 GPU_BATCH_TOKENS = 32768
 
@@ -132,6 +131,8 @@ class Scorer:
             # counts full lengths to report truncation, which would otherwise warn on every long text
             tokenizer.model_max_length = int(getattr(model.config, "max_position_embeddings", 512))
         else:
+            from core.first_token import first_token_only
+
             tokenizer = AutoTokenizer.from_pretrained(model_dir)
             model = AutoModelForSequenceClassification.from_pretrained(model_dir, use_safetensors=True).eval()
             first_token_only(model.to(device), tokenizer)  # before int8: the check compares fp32 logits
