@@ -10,7 +10,8 @@ length-grouped batches, AdamW lr 1e-4 (fused), warm-up 0.1, linear decay, clippi
 pos_weight capped at 30, fast CPU dropout, max_length 128. Prints test.csv macro ROC-AUC after each epoch
 (test.csv is only reported, never used to choose anything).
 
-Run: .venv/bin/python bench/pooling_quality.py cls|mean [EPOCHS=2] [MAX_LENGTH=128]   (about 10 min an epoch on 2 cores)
+Run: .venv/bin/python bench/pooling_quality.py cls|mean [EPOCHS=2] [MAX_LENGTH=128] [ROWS=all]
+(about 10 min an epoch on 2 cores; ROWS keeps the first N training rows, for a pilot)
 """
 
 from __future__ import annotations
@@ -43,8 +44,10 @@ def main() -> None:
     data = load_training_data(TrainConfig.from_dict({"model_kind": "classifier", "task": "multilabel",
                                                      "data": str(JIGSAW_TRAIN), "val_fraction": 0.1,
                                                      "test_fraction": 0.0, "seed": SEED}))
-    labels, texts = data.labels, data.train.frame["text"].astype(str).tolist()
-    targets = torch.tensor(data.train.frame[labels].values, dtype=torch.float32)
+    rows = int(sys.argv[4]) if len(sys.argv) > 4 else len(data.train.frame)
+    train = data.train.frame.iloc[:rows]
+    labels, texts = data.labels, train["text"].astype(str).tolist()
+    targets = torch.tensor(train[labels].values, dtype=torch.float32)
     test = load_dataset(JIGSAW_TEST)
     test_texts, test_truth = test.frame["text"].astype(str).tolist(), test.label_matrix()
 
@@ -69,7 +72,8 @@ def main() -> None:
     lengths = np.array([len(ids) for ids in tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]])
     rng = np.random.default_rng(SEED)
     steps_per_epoch = -(-len(texts) // BATCH)
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(0.1 * epochs * steps_per_epoch), epochs * steps_per_epoch)
+    total_steps = epochs * steps_per_epoch
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(0.1 * total_steps), total_steps)
 
     def batches() -> list[np.ndarray]:
         """Shuffled batches of similar lengths: sort within chunks of 50 batches, then shuffle the batches."""

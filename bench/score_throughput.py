@@ -121,7 +121,8 @@ def main() -> None:
     classify = pipeline("text-classification", model=str(run_dir / runs.MODEL), top_k=None, device="cpu",
                         function_to_apply="sigmoid")
     print(f"one comment ({tokens} tokens), warm p50: ours exact {p50_ms(lambda: exact.score([COMMENT])):.1f} ms, "
-          f"ours int8 {p50_ms(lambda: fast.score([COMMENT])):.1f} ms, pipeline {p50_ms(lambda: classify(COMMENT)):.1f} ms")
+          f"ours int8 {p50_ms(lambda: fast.score([COMMENT])):.1f} ms, "
+          f"pipeline {p50_ms(lambda: classify(COMMENT)):.1f} ms")
 
 
 if __name__ == "__main__":
