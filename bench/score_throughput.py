@@ -58,7 +58,7 @@ def full_last_layer(scorer: Scorer) -> Scorer:
 
     other = copy.copy(scorer)
     other.model = copy.deepcopy(scorer.model)
-    for name, module in list(other.model.named_modules()):
+    for module in list(other.model.modules()):
         for child_name, child in list(module.named_children()):
             if isinstance(child, FirstTokenLayer):
                 setattr(module, child_name, child.layer)

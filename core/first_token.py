@@ -16,17 +16,20 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+from transformers.models.bert.modeling_bert import eager_attention_forward
+
+try:
+    from transformers.utils.output_capturing import _active_collector
+except ImportError:  # another transformers layout: always run the full layer rather than guess
+    _active_collector = None
 
 _PROBE = ["a short probe", "a longer probe text, so that the batch holds padding and the mask is exercised"]
 
 
 def _capturing_outputs() -> bool:
     """True while transformers records per-layer outputs (attentions, hidden states) of this forward."""
-    try:
-        from transformers.utils.output_capturing import _active_collector
-    except ImportError:  # another transformers layout: always run the full layer rather than guess
-        return True
-    return bool(_active_collector.get())
+    return _active_collector is None or bool(_active_collector.get())
 
 
 class FirstTokenLayer(nn.Module):
@@ -40,9 +43,6 @@ class FirstTokenLayer(nn.Module):
     def forward(self, hidden_states, attention_mask=None, *args, **kwargs):
         if self.training or hidden_states.shape[1] == 1 or _capturing_outputs():
             return self.layer(hidden_states, attention_mask, *args, **kwargs)
-        from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
-        from transformers.models.bert.modeling_bert import eager_attention_forward
-
         attention = self.layer.attention
         heads = attention.self
         batch, length, _ = hidden_states.shape
