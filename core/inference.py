@@ -118,7 +118,7 @@ class Scorer:
             scorer.predict_proba(["warm-up"])
             return scorer
         import torch
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from transformers import AutoTokenizer
 
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         if meta["model_kind"] == "sbert":  # encoder + pooling + fitted head, behind the classifier interface
@@ -132,9 +132,10 @@ class Scorer:
             tokenizer.model_max_length = int(getattr(model.config, "max_position_embeddings", 512))
         else:
             from core.first_token import first_token_only
+            from core.pooled_classifier import load_classifier
 
             tokenizer = AutoTokenizer.from_pretrained(model_dir)
-            model = AutoModelForSequenceClassification.from_pretrained(model_dir, use_safetensors=True).eval()
+            model = load_classifier(model_dir)
             first_token_only(model.to(device), tokenizer)  # before int8: the check compares fp32 logits
         if backend == "int8":
             if device != "cpu":

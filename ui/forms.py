@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.config import ALL_SBERT_LOSSES, TrainConfig
+from core.config import ALL_SBERT_LOSSES, POOLINGS, TrainConfig
 from core.data import list_versions
 from core.errors import ConfigError
 from core.models import CATALOG
@@ -34,6 +34,11 @@ def check_kind_fits_data(kind: str, data_kind: str, source: str) -> None:
                           "Fix: choose the SBERT model, or labelled text data.")
 
 
+def _default(name: str):
+    """TrainConfig's default for a field (one source of truth for the form and the CLI)."""
+    return TrainConfig.__dataclass_fields__[name].default
+
+
 def train_form() -> TrainConfig | None:
     """The Train form; returns a validated TrainConfig when submitted, else None (errors shown by caller)."""
     with st.form("train"):
@@ -47,7 +52,7 @@ def train_form() -> TrainConfig | None:
             source = st.selectbox("Data", list(sources))
             data, data_kind = sources[source]
         with right:
-            epochs = st.number_input("Epochs", 0.1, 50.0, 3.0, 0.5)
+            epochs = st.number_input("Epochs", 0.1, 50.0, _default("epochs"), 0.5)
             max_steps = st.number_input("Max steps (0 = use epochs)", 0, 1_000_000, 0, 10)
             batch_size = st.select_slider("Batch size", [4, 8, 16, 32, 64], 16)
             run_name = st.text_input("Run name", "")
@@ -64,6 +69,9 @@ def train_form() -> TrainConfig | None:
             grouping = c.checkbox("Length-grouped batches", True)
             checkpointing = c.checkbox("Gradient checkpointing", False)
             seed = c.number_input("Seed", 0, 2**31 - 1, 42)
+            pooling = c.selectbox("Classifier head", list(POOLINGS),
+                                  help="auto: mean pooling for sentence-transformers models trained with it (the "
+                                       "bundled MiniLM), else the model's own [CLS] head")
         with st.expander("SBERT options (model = SBERT)"):
             a, b = st.columns(2)
             loss = a.selectbox("Loss", [AUTO_LOSS, *ALL_SBERT_LOSSES],
@@ -84,5 +92,5 @@ def train_form() -> TrainConfig | None:
                        learning_rate=float(learning_rate) or None, max_length=int(max_length) or None,
                        warmup=float(warmup), weight_decay=float(weight_decay), eval_steps=int(eval_steps) or None,
                        early_stopping_patience=int(patience), precision=precision, class_weighting=weighting,
-                       length_grouping=grouping, gradient_checkpointing=checkpointing, seed=int(seed),
+                       length_grouping=grouping, gradient_checkpointing=checkpointing, seed=int(seed), pooling=pooling,
                        run_name=run_name.strip() or None, **sbert)

@@ -34,20 +34,25 @@ def _attentions(scorer, ids: list[int]) -> list[np.ndarray]:
     return [a[0].float().cpu().numpy() for a in out.attentions]  # per layer: (heads, len, len)
 
 
-def last_layer_cls(attentions: list[np.ndarray]) -> np.ndarray:
-    """Attention from the first token ([CLS]/<s>) to every token in the last layer, mean over heads."""
-    return attentions[-1].mean(axis=0)[0]
+def last_layer_cls(attentions: list[np.ndarray], mean_pooled: bool = False) -> np.ndarray:
+    """Attention from the first token ([CLS]/<s>) to every token in the last layer, mean over heads.
+
+    `mean_pooled`: the head reads the mean of all tokens, so average the attention of every token instead.
+    """
+    layer = attentions[-1].mean(axis=0)
+    return layer.mean(axis=0) if mean_pooled else layer[0]
 
 
-def rollout(attentions: list[np.ndarray]) -> np.ndarray:
-    """Attention rollout (Abnar & Zuidema 2020): (0.5 A + 0.5 I), row-normalised, multiplied over layers; row 0."""
+def rollout(attentions: list[np.ndarray], mean_pooled: bool = False) -> np.ndarray:
+    """Attention rollout (Abnar & Zuidema 2020): (0.5 A + 0.5 I), row-normalised, multiplied over layers; row 0
+    (the mean of all rows for a mean-pooling head)."""
     size = attentions[0].shape[-1]
     result = np.eye(size)
     for layer in attentions:
         mixed = 0.5 * layer.mean(axis=0) + 0.5 * np.eye(size)
         mixed /= mixed.sum(axis=-1, keepdims=True)
         result = mixed @ result
-    return result[0]
+    return result.mean(axis=0) if mean_pooled else result[0]
 
 
 def _explain(kind: str, scorer, text: str, label: str | None) -> Attribution:
@@ -57,11 +62,15 @@ def _explain(kind: str, scorer, text: str, label: str | None) -> Attribution:
     probs = scorer.predict_proba([text])[0]
     target = label_index(scorer.labels, label, probs)
     attentions = _attentions(scorer, ids)
-    scores = last_layer_cls(attentions) if kind == "attention" else rollout(attentions)
+    from core.pooled_classifier import POOLING_KEY  # imports torch: only here, where the model runs
+
+    mean_pooled = getattr(scorer.model.config, POOLING_KEY, None) == "mean"
+    scores = (last_layer_cls if kind == "attention" else rollout)(attentions, mean_pooled)
     words, word_scores = words_from_offsets(text, offsets, scores)
     return Attribution(kind, scorer.labels[target], text, float(probs[target]), tokens_of(scorer, ids),
                        scores.tolist(), words, word_scores, None, time.perf_counter() - started,
                        {"layers": len(attentions), "heads": int(attentions[0].shape[0]),
+                        "reads": "every token (mean-pooling head)" if mean_pooled else "the first token",
                         "note": "label-independent: attention is the same whichever label is shown"})
 
 
@@ -73,9 +82,10 @@ class _Method:
         return _explain(self.NAME, scorer, text, label)
 
 
-LAST_LAYER = _Method("attention", "Attention (last layer, [CLS])",
-                     "How much the [CLS] token, which feeds the classifier head, attends to each token in the last "
-                     "layer (mean over heads). Where the model looked, not which way it pushed.")
+LAST_LAYER = _Method("attention", "Attention (last layer)",
+                     "How much the token(s) feeding the classifier head attend to each token in the last layer, "
+                     "mean over heads: [CLS] for a first-token head, every token for a mean-pooling head. "
+                     "Where the model looked, not which way it pushed.")
 ROLLOUT = _Method("rollout", "Attention rollout",
                   "Attention propagated through all layers (with the residual path): a smoother view of which "
-                  "tokens reach [CLS]. Always positive.")
+                  "tokens reach the head. Always positive.")

@@ -9,6 +9,14 @@ def _fmt(value) -> str:
     return "—" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
+def _head_note(pooling: str | None) -> str:
+    if pooling != "mean":
+        return ""
+    return ("\nHead: mean pooling over the last layer -> linear (not Hugging Face's [CLS] head), so load it with\n"
+            "`core.pooled_classifier.load_classifier(folder)` or `core.inference.Scorer.from_run(run)`; plain\n"
+            "`AutoModelForSequenceClassification.from_pretrained` would put a random head on the encoder.\n")
+
+
 def model_card(config: TrainConfig, metrics: dict, thresholds: dict, data_source: str, labels: list[str]) -> str:
     """Markdown describing data, recipe, metrics, thresholds, intended use and limits."""
     test = metrics.get("test") or {}
@@ -24,7 +32,7 @@ def model_card(config: TrainConfig, metrics: dict, thresholds: dict, data_source
 
 A {metrics.get('task', '')} toxicity classifier ({config.model_kind}) fine-tuned from `{config.base_model}` with
 CleanSpeech Studio. Labels: {', '.join(labels)}.
-
+{_head_note(metrics.get('pooling'))}
 ## Data
 
 Source: `{data_source}`. Rows: {metrics.get('rows', {})}.

@@ -19,6 +19,7 @@ from transformers import (AutoModelForSequenceClassification, AutoTokenizer, Ear
 from core.config import TrainConfig
 from core.evaluation.metrics import flatten_for_trainer, multiclass_metrics, multilabel_metrics, probabilities
 from core.models import ResolvedModel, resolve_model
+from core.pooled_classifier import mean_pooling_classifier, resolve_pooling
 from core.training.data import TrainingData
 from core.training.fast_dropout import for_cpu_training
 
@@ -212,14 +213,16 @@ def default_learning_rate(model: torch.nn.Module) -> float:
 
 
 def load_base(config: TrainConfig, data: TrainingData, resolved: ResolvedModel | None = None):
-    """Tokenizer and a classification model with a fresh head, labels named in its config."""
+    """Tokenizer and a classification model with a fresh head (`config.pooling`), labels named in its config."""
     resolved = resolved or resolve_model(config.base_model)
     tokenizer = AutoTokenizer.from_pretrained(resolved.path)
     id2label = dict(enumerate(data.labels))
+    problem_type = "multi_label_classification" if data.task == "multilabel" else "single_label_classification"
+    if resolve_pooling(config.pooling, resolved.path) == "mean":
+        return tokenizer, mean_pooling_classifier(resolved.path, len(data.labels), id2label, problem_type)
     model = AutoModelForSequenceClassification.from_pretrained(
         resolved.path, num_labels=len(data.labels), id2label=id2label, label2id={v: k for k, v in id2label.items()},
-        problem_type="multi_label_classification" if data.task == "multilabel" else "single_label_classification",
-        use_safetensors=True)
+        problem_type=problem_type, use_safetensors=True)
     return tokenizer, model
 
 

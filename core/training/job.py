@@ -113,6 +113,7 @@ def last_checkpoint(run_dir: Path) -> Path | None:
 def train_classifier(run_dir: Path, config: TrainConfig, data: TrainingData, resume: bool,
                      tokenizer=None, model=None) -> str:
     from core.training.callbacks import ProgressCallback, StopFileCallback
+    from core.pooled_classifier import MeanPoolingClassifier, pooling_of
     from core.training.classifier import build_classifier_trainer, predict_probs
 
     stop = StopFileCallback(run_dir)
@@ -125,6 +126,7 @@ def train_classifier(run_dir: Path, config: TrainConfig, data: TrainingData, res
     if stop.stopped:
         return "stopped"
     extra = {"train_seconds": train_seconds, "max_length": trainer.max_length,
+             "pooling": "mean" if isinstance(trainer.model, MeanPoolingClassifier) else "cls",
              "best_checkpoint": trainer.state.best_model_checkpoint, "global_step": trainer.state.global_step,
              "best_val_macro_roc_auc": trainer.state.best_metric}
     main_process = trainer.is_world_process_zero()
@@ -135,10 +137,13 @@ def train_classifier(run_dir: Path, config: TrainConfig, data: TrainingData, res
             predict(data.test.frame["text"].tolist())
         return "succeeded"
     trainer.save_model(str(run_dir / runs.MODEL))
+    if isinstance(trainer.model, MeanPoolingClassifier):  # the Trainer saves only weights for non-HF modules
+        trainer.model.save_pretrained(run_dir / runs.MODEL)
     # save_model also pickles TrainingArguments; runs load only safetensors/JSON, so drop the pickle.
     (run_dir / runs.MODEL / "training_args.bin").unlink(missing_ok=True)
     write_json(run_dir / runs.MODEL / META_FILE, {"model_kind": "classifier", "task": data.task,
-                                                   "labels": data.labels, "max_length": trainer.max_length})
+                                                   "labels": data.labels, "max_length": trainer.max_length,
+                                                   "pooling": pooling_of(run_dir / runs.MODEL)})
     extra["baseline_tfidf"] = tfidf_baseline_metrics(data, config.seed)
     finish(run_dir, config, data, predict, extra)
     return "succeeded"
