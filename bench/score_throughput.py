@@ -43,11 +43,27 @@ def timed(fn, repeats: int = 2) -> tuple[float, object]:
     return best, result
 
 
-def pipeline_probs(run_dir: Path, texts: list[str], labels: list[str], max_length: int, batch: int) -> np.ndarray:
-    from transformers import pipeline
+def make_pipeline(run_dir: Path):
+    """`pipeline("text-classification", top_k=None)` on the run's model.
 
-    classify = pipeline("text-classification", model=str(run_dir / runs.MODEL), top_k=None, device="cpu",
-                        function_to_apply="sigmoid")
+    A mean-pooling run's head is not a Hugging Face class, so the pipeline gets the loaded module (the same
+    weights and maths the Scorer uses) instead of the folder, which would put a random [CLS] head on it.
+    """
+    from transformers import AutoTokenizer, pipeline
+
+    from core.pooled_classifier import load_classifier, pooling_of
+
+    folder = run_dir / runs.MODEL
+    model = str(folder)
+    if pooling_of(folder) == "mean":
+        model = load_classifier(folder)
+        model.can_generate = lambda: False  # the pipeline asks every model; ours is an nn.Module, not a PreTrainedModel
+    return pipeline("text-classification", model=model, tokenizer=AutoTokenizer.from_pretrained(folder), top_k=None,
+                    device="cpu", function_to_apply="sigmoid")
+
+
+def pipeline_probs(run_dir: Path, texts: list[str], labels: list[str], max_length: int, batch: int) -> np.ndarray:
+    classify = make_pipeline(run_dir)
     out = classify(texts, batch_size=batch, truncation=True, max_length=max_length)
     return np.array([[{d["label"]: d["score"] for d in row}[label] for label in labels] for row in out])
 
@@ -116,10 +132,7 @@ def main() -> None:
           f"(change {auc_fast - auc_exact:+.4f}); max |dp| int8 vs exact {np.abs(full_fast - full_exact).max():.4f}")
 
     tokens = len(exact.tokenizer(COMMENT)["input_ids"])
-    from transformers import pipeline
-
-    classify = pipeline("text-classification", model=str(run_dir / runs.MODEL), top_k=None, device="cpu",
-                        function_to_apply="sigmoid")
+    classify = make_pipeline(run_dir)
     print(f"one comment ({tokens} tokens), warm p50: ours exact {p50_ms(lambda: exact.score([COMMENT])):.1f} ms, "
           f"ours int8 {p50_ms(lambda: fast.score([COMMENT])):.1f} ms, "
           f"pipeline {p50_ms(lambda: classify(COMMENT)):.1f} ms")

@@ -102,7 +102,7 @@ def cmd_data_prepare(args) -> int:
 _TRAIN_FLAGS = {"data": str, "base_model": str, "task": str, "model_kind": str, "epochs": float, "max_steps": int,
                 "batch_size": int, "learning_rate": float, "max_length": int, "eval_steps": int, "seed": int,
                 "run_name": str, "text_col": str, "label_col": str, "num_processes": int, "precision": str,
-                "loss": str, "max_pairs": int, "knn_k": int}
+                "loss": str, "max_pairs": int, "knn_k": int, "pooling": str}
 
 
 def _train_config(args):

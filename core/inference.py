@@ -175,7 +175,8 @@ class Scorer:
 
         from core.evaluation.metrics import probabilities
 
-        encoded = self.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
+        # full lengths (verbose=False: texts over the model's limit are truncated below, and reported)
+        encoded = self.tokenizer(texts, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
         lengths = np.array([len(ids) for ids in encoded], dtype=int)
         order = np.argsort(-lengths, kind="stable")  # longest first: similar lengths share a batch
         pad = self.tokenizer.pad_token_id or 0

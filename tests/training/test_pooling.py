@@ -162,3 +162,11 @@ def test_attention_views_read_every_row_for_a_mean_pooling_head():
     assert rollout(layers, mean_pooled=True) == pytest.approx(
         np.mean([rollout([layer[:, order][:, :, order] for layer in layers])[np.argsort(order)]
                  for order in ([0, 1, 2, 3], [1, 0, 2, 3], [2, 1, 0, 3], [3, 1, 2, 0])], axis=0))
+
+
+def test_cli_takes_a_pooling_flag(capsys):
+    from core.cli import main
+    from core.paths import SAMPLE_MULTILABEL
+
+    assert main(["train", "--data", str(SAMPLE_MULTILABEL), "--pooling", "first", "--max-steps", "1"]) == 2
+    assert "pooling='first' is invalid: use one of ('auto', 'cls', 'mean')" in capsys.readouterr().err
