@@ -5,8 +5,8 @@ Sentence-transformers models such as the bundled all-MiniLM-L6-v2 were trained w
 [CLS] output was never trained to summarise a text. On Jigsaw, the same training loop reached test macro
 ROC-AUC 0.9759 with a mean-pooling head against 0.9718 with the [CLS] head (bench/pooling_quality.py).
 
-- `resolve_pooling(requested, model_path)`: `auto` is `mean` for sentence-transformers models (their
-  `1_Pooling/config.json` says mean pooling) and `cls` for everything else.
+- `resolve_pooling(requested, model_path)`: `auto` is `mean` for sentence-transformers models whose Pooling
+  module (found through `modules.json`) says mean pooling, and `cls` for everything else.
 - `MeanPoolingClassifier`: encoder -> mean over real tokens -> dropout -> linear, with the
   `input_ids -> .logits` interface of a Hugging Face classifier (so the Trainer, scorer and explainers treat
   both heads alike). Saved as `config.json` (the encoder's, marked with `POOLING_KEY`) + `model.safetensors`.

@@ -113,7 +113,7 @@ def last_checkpoint(run_dir: Path) -> Path | None:
 def train_classifier(run_dir: Path, config: TrainConfig, data: TrainingData, resume: bool,
                      tokenizer=None, model=None) -> str:
     from core.training.callbacks import ProgressCallback, StopFileCallback
-    from core.pooled_classifier import MeanPoolingClassifier, pooling_of
+    from core.pooled_classifier import MeanPoolingClassifier
     from core.training.classifier import build_classifier_trainer, predict_probs
 
     stop = StopFileCallback(run_dir)
@@ -125,8 +125,8 @@ def train_classifier(run_dir: Path, config: TrainConfig, data: TrainingData, res
     train_seconds = round(time.perf_counter() - started, 2)
     if stop.stopped:
         return "stopped"
-    extra = {"train_seconds": train_seconds, "max_length": trainer.max_length,
-             "pooling": "mean" if isinstance(trainer.model, MeanPoolingClassifier) else "cls",
+    pooling = "mean" if isinstance(trainer.model, MeanPoolingClassifier) else "cls"
+    extra = {"train_seconds": train_seconds, "max_length": trainer.max_length, "pooling": pooling,
              "best_checkpoint": trainer.state.best_model_checkpoint, "global_step": trainer.state.global_step,
              "best_val_macro_roc_auc": trainer.state.best_metric}
     main_process = trainer.is_world_process_zero()
@@ -143,7 +143,7 @@ def train_classifier(run_dir: Path, config: TrainConfig, data: TrainingData, res
     (run_dir / runs.MODEL / "training_args.bin").unlink(missing_ok=True)
     write_json(run_dir / runs.MODEL / META_FILE, {"model_kind": "classifier", "task": data.task,
                                                    "labels": data.labels, "max_length": trainer.max_length,
-                                                   "pooling": pooling_of(run_dir / runs.MODEL)})
+                                                   "pooling": pooling})
     extra["baseline_tfidf"] = tfidf_baseline_metrics(data, config.seed)
     finish(run_dir, config, data, predict, extra)
     return "succeeded"
