@@ -6,9 +6,10 @@ scores 1,000 texts of ../shared/data/jigsaw/test.csv:
   ours exact: Scorer (length-sorted batches cut by a token budget, per-batch padding, inference_mode, the
               last layer for the first token only), fp32
   ours exact, ablations: fixed 32-row batches; and also the full last layer (the Scorer before session 5)
+  ours onnx: the exact path's model exported at load time and run by ONNX Runtime (fp32)
   ours int8: the exact path with dynamic int8 quantisation of the Linear layers
-Prints texts/s and ratios, max |delta p| against the pipeline / exact path, the macro ROC-AUC change of int8
-on the whole test file, and the warm p50 latency of one ~30-token comment.
+Prints texts/s and ratios, max |delta p| against the pipeline / exact path, the macro ROC-AUC change of onnx
+and int8 on the whole test file, and the warm p50 latency of one ~30-token comment.
 
 Run: .venv/bin/python bench/score_throughput.py [RUN_DIR] [N]
 """
@@ -100,6 +101,7 @@ def main() -> None:
     texts = all_texts[:n]
     exact = Scorer.from_run(run_dir, backend="exact")
     fast = Scorer.from_run(run_dir, backend="int8")
+    onnx = Scorer.from_run(run_dir, backend="onnx")
     labels, max_length = exact.labels, exact.max_length
     print(f"run {run_dir.name}, {n} texts, max_length {max_length}, torch threads "
           f"{__import__('torch').get_num_threads()}")
@@ -113,6 +115,7 @@ def main() -> None:
     baseline_rate, baseline_probs = results[best_name]
     seconds, exact_probs = timed(lambda: exact.predict_proba(texts))
     seconds_fast, fast_probs = timed(lambda: fast.predict_proba(texts))
+    seconds_onnx, onnx_probs = timed(lambda: onnx.predict_proba(texts))
     print(f"ours exact      : {n / seconds:7.1f} texts/s = {n / seconds / baseline_rate:.2f}x {best_name}; "
           f"max |dp| vs pipeline {np.abs(exact_probs - baseline_probs).max():.2e}")
     full = full_last_layer(exact)
@@ -121,19 +124,26 @@ def main() -> None:
         secs, probs = timed(lambda: scorer.predict_proba(texts, **kwargs))
         print(f"  ablation {name:<22}: {n / secs:7.1f} texts/s = {n / secs / baseline_rate:.2f}x; "
               f"max |dp| vs exact {np.abs(probs - exact_probs).max():.2e}")
+    print(f"ours onnx       : {n / seconds_onnx:7.1f} texts/s = {n / seconds_onnx / baseline_rate:.2f}x {best_name}; "
+          f"max |dp| vs pipeline {np.abs(onnx_probs - baseline_probs).max():.2e}, "
+          f"vs exact {np.abs(onnx_probs - exact_probs).max():.2e}")
     print(f"ours int8       : {n / seconds_fast:7.1f} texts/s = {n / seconds_fast / baseline_rate:.2f}x {best_name}; "
           f"max |dp| vs exact {np.abs(fast_probs - exact_probs).max():.4f}")
 
     truth = test.label_matrix()
-    full_exact, full_fast = exact.predict_proba(all_texts), fast.predict_proba(all_texts)
+    full_exact = exact.predict_proba(all_texts)
     auc_exact = multilabel_metrics(full_exact, truth, labels)["macro_roc_auc"]
-    auc_fast = multilabel_metrics(full_fast, truth, labels)["macro_roc_auc"]
-    print(f"whole test file ({len(all_texts)} rows): macro ROC-AUC exact {auc_exact:.4f}, int8 {auc_fast:.4f} "
-          f"(change {auc_fast - auc_exact:+.4f}); max |dp| int8 vs exact {np.abs(full_fast - full_exact).max():.4f}")
+    print(f"whole test file ({len(all_texts)} rows): macro ROC-AUC exact {auc_exact:.4f}")
+    for name, scorer in (("onnx", onnx), ("int8", fast)):
+        full = scorer.predict_proba(all_texts)
+        auc = multilabel_metrics(full, truth, labels)["macro_roc_auc"]
+        print(f"  {name}: macro ROC-AUC {auc:.4f} (change {auc - auc_exact:+.4f}); "
+              f"max |dp| vs exact {np.abs(full - full_exact).max():.2e}")
 
     tokens = len(exact.tokenizer(COMMENT)["input_ids"])
     classify = make_pipeline(run_dir)
     print(f"one comment ({tokens} tokens), warm p50: ours exact {p50_ms(lambda: exact.score([COMMENT])):.1f} ms, "
+          f"ours onnx {p50_ms(lambda: onnx.score([COMMENT])):.1f} ms, "
           f"ours int8 {p50_ms(lambda: fast.score([COMMENT])):.1f} ms, "
           f"pipeline {p50_ms(lambda: classify(COMMENT)):.1f} ms")
 

@@ -302,6 +302,8 @@ def cmd_runs(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from core.inference import BACKENDS
+
     parser = _Parser(prog="python -m core", description="CleanSpeech Studio, headless.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -342,7 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
     score = sub.add_parser("score", help="score texts with a run; JSON per text")
     score.add_argument("--run", required=True, help="run folder name or path (inside the models folder)")
     score.add_argument("text", nargs="*", help="texts (or lines on stdin)")
-    score.add_argument("--backend", choices=("exact", "int8"), help="scoring backend (default: the run's saved one)")
+    score.add_argument("--backend", choices=BACKENDS, help="scoring backend (default: the run's saved one)")
     score.add_argument("--file", help="score a CSV/TSV/JSONL/Parquet file in chunks instead of texts")
     score.add_argument("--text-col", default="text", help="the file's text column (default: text)")
     score.add_argument("--out", help="output file (.csv or .jsonl; default: <file>-scored.csv beside it)")

@@ -6,11 +6,12 @@ cache; each batch is padded to its own longest text and run under `torch.inferen
 BERT family compute their last layer for the first token only (`core.first_token`, checked on load).
 Results are plain Python (probability per label, decisions under the run's thresholds, truncation).
 
-Backends for transformer runs: `exact` (the saved fp32 weights) and `int8` (dynamic int8 quantisation of
-the Linear layers, made at load time: about 1.4x faster than `exact` on CPU). int8 keeps the ranking
-(Jigsaw test macro ROC-AUC moved by -0.0006 for a fine-tuned MiniLM) but can move single probabilities a
-lot (up to 0.65 on that model), so thresholds tuned on `exact` scores do not carry over: see
-bench/RESULTS.md. A run's chosen backend is saved in `inference.json`, so pages and CLI score it the same way.
+Backends for transformer runs: `exact` (the saved fp32 weights); `onnx` (the same fp32 model exported at
+load time and run by ONNX Runtime, `core.onnx_backend`: about 1.1-1.2x faster than `exact` on CPU with
+probabilities equal to about 1e-6); and `int8` (dynamic int8 quantisation of the Linear layers, made at load
+time: about 1.4-1.8x faster than `exact` on CPU). int8 keeps the ranking (Jigsaw test macro ROC-AUC moved by
+-0.0006 for a fine-tuned MiniLM) but can move single probabilities a lot (up to 0.65 on that model), so
+thresholds tuned on `exact` scores do not carry over: see bench/RESULTS.md. A run's chosen backend is saved in `inference.json`, so pages and CLI score it the same way.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from core.errors import ConfigError
 from core.fileio import read_json, write_json
 
 META_FILE = runs.MODEL_META
-BACKENDS = ("exact", "int8")
+BACKENDS = ("exact", "onnx", "int8")
+CPU_ONLY_BACKENDS = ("onnx", "int8")
 # Tokens (rows x padded width) per batch. On 2 CPU cores 2,048 scored 1,000 Jigsaw comments 1.08-1.11x faster
 # than fixed batches of 32 rows (bench/RESULTS.md); a GPU wants far larger batches.
 CPU_BATCH_TOKENS = 2048
@@ -98,11 +100,11 @@ class Scorer:
         """Load the run's model, labels, max length and saved thresholds.
 
         Args:
-            backend: `exact` | `int8` (CPU only); None = the run's saved choice.
+            backend: `exact` | `onnx` | `int8` (the last two CPU only); None = the run's saved choice.
 
         Raises:
             ModelNotAvailable: the run has no saved model yet (still training, failed or stopped).
-            ConfigError: an unknown backend.
+            ConfigError: an unknown backend, a CPU-only backend on a GPU, or an ONNX export that fails.
         """
         run_dir = Path(run_dir)
         meta = runs.read_model_meta(run_dir)
@@ -121,6 +123,8 @@ class Scorer:
         from transformers import AutoTokenizer
 
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        if backend in CPU_ONLY_BACKENDS and device != "cpu":
+            raise ConfigError(f"backend={backend!r} runs on CPU only, not {device!r}. Fix: use backend 'exact'.")
         if meta["model_kind"] == "sbert":  # encoder + pooling + fitted head, behind the classifier interface
             from core.embedding_model import EmbeddingHead, embedding_classifier, load_sentence_model
 
@@ -138,9 +142,11 @@ class Scorer:
             model = load_classifier(model_dir)
             first_token_only(model.to(device), tokenizer)  # before int8: the check compares fp32 logits
         if backend == "int8":
-            if device != "cpu":
-                raise ConfigError(f"backend='int8' runs on CPU only, not {device!r}. Fix: use backend 'exact'.")
             model = quantize_int8(model)
+        elif backend == "onnx":
+            from core.onnx_backend import onnx_classifier
+
+            model = onnx_classifier(model, tokenizer)
         scorer = cls(run_dir, meta["model_kind"], meta["task"], meta["labels"], thresholds, int(meta["max_length"]),
                      model.to(device), tokenizer, device, backend)
         scorer.predict_proba(["warm-up"])  # the first forward pays one-off kernel set-up; not the user's first text

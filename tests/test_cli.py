@@ -74,3 +74,16 @@ def test_score_a_file_from_the_cli(tfidf_run, write, tmp_path, capsys):
     assert len(lines) == 4 and lines[2].startswith("2,'=1+1,")
     assert main(["score", "--run", tfidf_run.name, "--file", str(source)]) == 2
     assert "no column 'text'" in capsys.readouterr().err
+
+
+def test_score_with_the_onnx_backend_from_the_cli(bert_run, capsys):
+    from core.inference import Scorer
+
+    assert main(["score", "--run", bert_run.name, "--backend", "onnx", "you idiot", "thanks"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    exact = Scorer.from_run(bert_run, backend="exact").predict_proba(["you idiot", "thanks"])
+    got = [[row["probabilities"][label] for label in printed[0]["probabilities"]] for row in printed]
+    assert abs(float(exact.max() - max(map(max, got)))) < 1e-5 and len(printed) == 2
+    with pytest.raises(SystemExit, match="2"):
+        main(["score", "--run", bert_run.name, "--backend", "fp16", "x"])
+    assert "invalid choice: 'fp16' (choose from 'exact', 'onnx', 'int8')" in capsys.readouterr().err

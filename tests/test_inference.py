@@ -36,8 +36,38 @@ def test_int8_backend_is_close_to_exact_and_can_be_saved_as_the_run_default(bert
     fast = Scorer.from_run(bert_run)
     assert fast.backend == "int8" and "DynamicQuantizedLinear" in repr(fast.model)
     assert np.abs(fast.predict_proba(TEXTS) - exact).max() < 0.05
-    with pytest.raises(ConfigError, match="backend='onnx' is not known"):
-        save_backend(bert_run, "onnx")
+    with pytest.raises(ConfigError, match="backend='fp16' is not known"):
+        save_backend(bert_run, "fp16")
+
+
+def test_onnx_backend_gives_the_exact_probabilities_and_can_be_saved(bert_run):
+    exact = Scorer.from_run(bert_run, backend="exact").predict_proba(TEXTS)
+    save_backend(bert_run, "onnx")
+    fast = Scorer.from_run(bert_run)
+    assert fast.backend == "onnx" and type(fast.model).__name__ == "OnnxClassifier"
+    np.testing.assert_allclose(fast.predict_proba(TEXTS), exact, atol=1e-5)
+    assert not any(p.suffix == ".onnx" for p in bert_run.rglob("*"))  # exported in memory, never saved
+
+
+def test_cpu_only_backends_refuse_a_gpu_device(bert_run):
+    with pytest.raises(ConfigError, match="backend='onnx' runs on CPU only, not 'cuda'"):
+        Scorer.from_run(bert_run, device="cuda", backend="onnx")
+
+
+def test_onnx_backend_explains_a_missing_runtime(bert_run, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails as if it were not installed
+    with pytest.raises(ConfigError, match="needs ONNX Runtime .*pip install onnxruntime onnx"):
+        Scorer.from_run(bert_run, backend="onnx")
+
+
+def test_onnx_backend_refuses_a_graph_that_disagrees_with_pytorch(bert_run, monkeypatch):
+    from core import onnx_backend
+
+    monkeypatch.setattr(onnx_backend, "MAX_LOGIT_DIFF", -1.0)  # no graph can pass: the check must run
+    with pytest.raises(ConfigError, match="logits differ from PyTorch's by .* Fix: use backend 'exact'"):
+        Scorer.from_run(bert_run, backend="onnx")
 
 
 def test_thresholds_decide_flags_and_reload(bert_run):

@@ -52,6 +52,18 @@ def test_score_page_escapes_html_and_scores_one_per_line(tfidf_run):
     assert not any("<script>" in m.value for m in at.markdown)  # never rendered as markdown/HTML
 
 
+def test_score_page_switches_and_saves_the_scoring_backend(bert_run):
+    at = open_page("pages/score.py", bert_run.name)
+    assert at.sidebar.radio(key="score.backend").options == ["exact", "onnx", "int8"]
+    at.sidebar.radio(key="score.backend").set_value("onnx").run()
+    button(at, "Save as this run's default").click().run()
+    assert not at.exception, at.exception
+    assert json.loads((bert_run / runs.INFERENCE).read_text())["backend"] == "onnx"
+    at.text_area(key="score.text").input("you stupid idiot")
+    next(b for b in at.button if b.label == "Score").click().run()
+    assert any("(classifier, onnx)" in c.value for c in at.caption), [c.value for c in at.caption]
+
+
 def test_score_page_batch_file(tfidf_run):
     at = open_page("pages/score.py", tfidf_run.name)
     texts = ["=cmd|' /C calc'!A0", "you stupid idiot", "nice edit, thanks"] * 5

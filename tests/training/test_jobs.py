@@ -88,6 +88,9 @@ def test_tiny_deberta_multiclass_job(make_run, tiny_deberta, write):
     probs = scorer.predict_proba(["this stupid remark"])
     assert probs.shape == (1, 3) and probs.sum() == pytest.approx(1.0, abs=1e-5)
     assert type(scorer.tokenizer).__name__ == "DebertaV2Tokenizer"
+    onnx = Scorer.from_run(run_dir, backend="onnx")  # DeBERTa-v2's own attention exports too
+    np.testing.assert_allclose(onnx.predict_proba(["this stupid remark", "a lovely one"]),
+                               scorer.predict_proba(["this stupid remark", "a lovely one"]), atol=1e-5)
 
 
 def test_early_stopping_stops_before_max_steps(make_run, tiny_bert):

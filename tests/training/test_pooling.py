@@ -122,6 +122,8 @@ def test_job_trains_saves_and_scores_a_mean_pooling_run(mean_run_template):
     np.testing.assert_allclose(scorer.predict_proba(saved.texts), saved.probs, atol=1e-5)
     int8 = Scorer.from_run(run_dir, backend="int8")
     assert int8.predict_proba(saved.texts[:4]).shape == (4, len(scorer.labels))
+    onnx = Scorer.from_run(run_dir, backend="onnx")  # the mean-pooling head exports too
+    np.testing.assert_allclose(onnx.predict_proba(saved.texts), saved.probs, atol=1e-5)
 
 
 def test_resume_continues_a_mean_pooling_run(mean_run_template, tmp_path):

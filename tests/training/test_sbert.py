@@ -164,6 +164,8 @@ def test_labelled_sbert_run_has_a_head_thresholds_and_scores_like_a_classifier(h
     scorer = Scorer.from_run(head_run)
     saved = load_predictions(head_run, "test")
     np.testing.assert_allclose(scorer.predict_proba(saved.texts), saved.probs, atol=1e-5)
+    onnx = Scorer.from_run(head_run, backend="onnx")  # encoder + pooling + head export as one graph
+    np.testing.assert_allclose(onnx.predict_proba(saved.texts), saved.probs, atol=1e-5)
     result = scorer.score(["you are a stupid idiot"])[0]
     assert set(result.probabilities) == set(thresholds["thresholds"])
     attribution = explain(scorer, "you are a stupid idiot", "ig", n_steps=64)
