@@ -7,11 +7,12 @@ BERT family compute their last layer for the first token only (`core.first_token
 Results are plain Python (probability per label, decisions under the run's thresholds, truncation).
 
 Backends for transformer runs: `exact` (the saved fp32 weights); `onnx` (the same fp32 model exported at
-load time and run by ONNX Runtime, `core.onnx_backend`: about 1.1-1.2x faster than `exact` on CPU with
-probabilities equal to about 1e-6); and `int8` (dynamic int8 quantisation of the Linear layers, made at load
-time: about 1.4-1.8x faster than `exact` on CPU). int8 keeps the ranking (Jigsaw test macro ROC-AUC moved by
--0.0006 for a fine-tuned MiniLM) but can move single probabilities a lot (up to 0.65 on that model), so
-thresholds tuned on `exact` scores do not carry over: see bench/RESULTS.md. A run's chosen backend is saved in `inference.json`, so pages and CLI score it the same way.
+load time and run by ONNX Runtime, `core.onnx_backend`: about half `exact`'s latency for one text on CPU and
+about as fast for big batches, with probabilities equal to about 1e-6); and `int8` (dynamic int8 quantisation
+of the Linear layers, made at load time: about 1.4-1.8x faster than `exact` on CPU). int8 keeps the ranking
+(Jigsaw test macro ROC-AUC moved by -0.0006 for a fine-tuned MiniLM) but can move single probabilities a lot
+(up to 0.65 on that model), so thresholds tuned on `exact` scores do not carry over: see bench/RESULTS.md.
+A run's chosen backend is saved in `inference.json`, so pages and CLI score it the same way.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ CPU_ONLY_BACKENDS = ("onnx", "int8")
 # Tokens (rows x padded width) per batch. On 2 CPU cores 2,048 scored 1,000 Jigsaw comments 1.08-1.11x faster
 # than fixed batches of 32 rows (bench/RESULTS.md); a GPU wants far larger batches.
 CPU_BATCH_TOKENS = 2048
+# ONNX Runtime's kernels prefer smaller batches: 1,024 tokens scored 1.04x faster than 2,048 (bench/RESULTS.md).
+ONNX_BATCH_TOKENS = 1024
 GPU_BATCH_TOKENS = 32768
 
 
@@ -152,6 +155,12 @@ class Scorer:
         scorer.predict_proba(["warm-up"])  # the first forward pays one-off kernel set-up; not the user's first text
         return scorer
 
+    def default_batch_tokens(self) -> int:
+        """Tokens (rows x padded width) per batch when the caller names none: per device and backend."""
+        if str(self.device).startswith("cuda"):
+            return GPU_BATCH_TOKENS
+        return ONNX_BATCH_TOKENS if self.backend == "onnx" else CPU_BATCH_TOKENS
+
     def reload_thresholds(self) -> None:
         """Re-read `thresholds.json` (after the Evaluate page saved new ones)."""
         self.thresholds = runs.read_thresholds(self.run_dir, self.labels)
@@ -187,7 +196,7 @@ class Scorer:
         order = np.argsort(-lengths, kind="stable")  # longest first: similar lengths share a batch
         pad = self.tokenizer.pad_token_id or 0
         logits = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
-        budget = batch_tokens or (GPU_BATCH_TOKENS if str(self.device).startswith("cuda") else CPU_BATCH_TOKENS)
+        budget = batch_tokens or self.default_batch_tokens()
         start = 0
         with torch.inference_mode():
             while start < len(texts):

@@ -22,12 +22,12 @@ info = pick_run()
 
 backend = saved_backend(info.path)
 if info.model_kind != "tfidf":
-    backend = st.sidebar.radio("Scoring backend", BACKENDS, index=BACKENDS.index(backend), horizontal=True,
-                               key="score.backend", help="exact: the saved fp32 weights. onnx: the same weights run by ONNX Runtime, "
-                                    "about 1.1-1.2x faster on CPU, same probabilities (export takes a few "
-                                    "seconds on load). int8: dynamic int8 quantisation, about 1.4-1.8x faster "
-                                    "on CPU; rankings barely change but single probabilities can move by a "
-                                    "lot, so the saved thresholds may not fit.")
+    backend = st.sidebar.radio(
+        "Scoring backend", BACKENDS, index=BACKENDS.index(backend), horizontal=True, key="score.backend",
+        help="exact: the saved fp32 weights. onnx: the same weights run by ONNX Runtime, same probabilities; on "
+             "CPU about half the latency for one comment and slightly faster for files (export takes a few "
+             "seconds on load). int8: dynamic int8 quantisation, about 1.4-1.8x faster on CPU; rankings barely "
+             "change but single probabilities can move by a lot, so the saved thresholds may not fit.")
     if backend != saved_backend(info.path) and st.sidebar.button("Save as this run's default"):
         save_backend(info.path, backend)
         st.sidebar.success(f"Saved: this run scores with {backend!r} everywhere.")

@@ -49,6 +49,23 @@ def test_onnx_backend_gives_the_exact_probabilities_and_can_be_saved(bert_run):
     assert not any(p.suffix == ".onnx" for p in bert_run.rglob("*"))  # exported in memory, never saved
 
 
+@pytest.mark.parametrize("backend, budget", [("exact", 2048), ("onnx", 1024)])
+def test_batches_stay_within_the_backends_token_budget(bert_run, backend, budget):
+    scorer = Scorer.from_run(bert_run, backend=backend)
+    assert scorer.default_batch_tokens() == budget
+    shapes, model = [], scorer.model
+
+    def recording(input_ids, attention_mask):
+        shapes.append(tuple(input_ids.shape))
+        return model(input_ids=input_ids, attention_mask=attention_mask)
+
+    scorer.model = recording
+    texts = [f"comment number {i} " + "word " * (i % 40) for i in range(300)]
+    scorer.predict_proba(texts, batch_size=128)
+    assert sum(rows for rows, _ in shapes) == len(texts)
+    assert max(rows * width for rows, width in shapes) <= budget
+    assert max(rows * width for rows, width in shapes) > budget // 2  # batches fill the budget, not tiny ones
+
 def test_cpu_only_backends_refuse_a_gpu_device(bert_run):
     with pytest.raises(ConfigError, match="backend='onnx' runs on CPU only, not 'cuda'"):
         Scorer.from_run(bert_run, device="cuda", backend="onnx")
