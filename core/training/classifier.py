@@ -25,7 +25,7 @@ from core.training.fast_dropout import for_cpu_training
 
 BEST_METRIC = "macro_roc_auc"
 # Batches sorted together: bigger = less padding, less randomness. 50 with one random stream over the run is
-# the order under which the bundled MiniLM reached 0.975 on Jigsaw test (bench/RESULTS.md, session 8).
+# the order under which the bundled MiniLM reached 0.975 on Jigsaw test (bench/RESULTS.md, sessions 8-9).
 _MEGABATCH = 50
 
 
@@ -154,7 +154,7 @@ class ClassifierTrainer(Trainer):
 
     def get_decay_parameter_names(self, model) -> list[str]:
         # Weight decay on every parameter, biases and LayerNorm included (the Trainer leaves those out): part of
-        # the recipe that reached 0.975 with the bundled MiniLM on Jigsaw (bench/RESULTS.md, session 8).
+        # the recipe that reached 0.975 with the bundled MiniLM on Jigsaw (bench/RESULTS.md, sessions 8-9).
         return [name for name, _ in model.named_parameters()]
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
