@@ -66,6 +66,7 @@ def test_batches_stay_within_the_backends_token_budget(bert_run, backend, budget
     assert max(rows * width for rows, width in shapes) <= budget
     assert max(rows * width for rows, width in shapes) > budget // 2  # batches fill the budget, not tiny ones
 
+
 def test_cpu_only_backends_refuse_a_gpu_device(bert_run):
     with pytest.raises(ConfigError, match="backend='onnx' runs on CPU only, not 'cuda'"):
         Scorer.from_run(bert_run, device="cuda", backend="onnx")

@@ -14,7 +14,7 @@ import torch
 from torch.utils.data import Dataset as TorchDataset
 from torch.utils.data import SequentialSampler
 from transformers import (AutoModelForSequenceClassification, AutoTokenizer, EarlyStoppingCallback, Trainer,
-                          TrainingArguments)
+                          TrainingArguments, set_seed)
 
 from core.config import TrainConfig
 from core.evaluation.metrics import flatten_for_trainer, multiclass_metrics, multilabel_metrics, probabilities
@@ -104,10 +104,9 @@ class LengthBucketSampler(torch.utils.data.Sampler):
             self._epoch_batches(rng)
         batches = self._epoch_batches(rng)
         self.epoch += 1
-        # Keep a short final batch last: the DataLoader cuts the flat index stream every `batch_size`, so a
-        # short batch in the middle would misalign every batch after it.
-        for batch in [b for b in batches if len(b) == self.batch_size] + \
-                [b for b in batches if len(b) != self.batch_size]:
+        # Keep a short final batch last (a stable sort): the DataLoader cuts the flat index stream every
+        # `batch_size`, so a short batch in the middle would misalign every batch after it.
+        for batch in sorted(batches, key=lambda b: len(b) != self.batch_size):
             yield from batch.tolist()
 
 
@@ -229,8 +228,6 @@ def default_learning_rate(model: torch.nn.Module) -> float:
 
 def load_base(config: TrainConfig, data: TrainingData, resolved: ResolvedModel | None = None):
     """Tokenizer and a classification model with a fresh head (`config.pooling`), labels named in its config."""
-    from transformers import set_seed
-
     resolved = resolved or resolve_model(config.base_model)
     tokenizer = AutoTokenizer.from_pretrained(resolved.path)
     set_seed(config.seed)  # the new head's initial weights follow the config's seed (the Trainer seeds only later)
