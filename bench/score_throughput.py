@@ -8,6 +8,7 @@ scores 1,000 texts of ../shared/data/jigsaw/test.csv:
   ours exact, ablations: fixed 32-row batches; and also the full last layer (the Scorer before session 5)
   ours onnx: the exact path's model exported at load time and run by ONNX Runtime (fp32)
   ours int8: the exact path with dynamic int8 quantisation of the Linear layers
+  (the default backend, `auto`, is onnx on CPU when it loads; the first line says what it chose)
 Prints texts/s and ratios, max |delta p| against the pipeline / exact path, the macro ROC-AUC change of onnx
 and int8 on the whole test file, and the warm p50 latency of one ~30-token comment.
 
@@ -103,8 +104,10 @@ def main() -> None:
     fast = Scorer.from_run(run_dir, backend="int8")
     onnx = Scorer.from_run(run_dir, backend="onnx")
     labels, max_length = exact.labels, exact.max_length
+    default = Scorer.from_run(run_dir, backend="auto")  # what pages and CLI use unless the run saved a choice
     print(f"run {run_dir.name}, {n} texts, max_length {max_length}, torch threads "
-          f"{__import__('torch').get_num_threads()}")
+          f"{__import__('torch').get_num_threads()}; the default backend here: {default.backend_note}")
+    del default
 
     results = {}
     for batch in (1, 8, 32):

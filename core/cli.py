@@ -344,7 +344,9 @@ def build_parser() -> argparse.ArgumentParser:
     score = sub.add_parser("score", help="score texts with a run; JSON per text")
     score.add_argument("--run", required=True, help="run folder name or path (inside the models folder)")
     score.add_argument("text", nargs="*", help="texts (or lines on stdin)")
-    score.add_argument("--backend", choices=BACKENDS, help="scoring backend (default: the run's saved one)")
+    score.add_argument("--backend", choices=BACKENDS,
+                       help="scoring backend (default: the run's saved one, else auto = onnx on CPU when it loads, "
+                            "else exact)")
     score.add_argument("--file", help="score a CSV/TSV/JSONL/Parquet file in chunks instead of texts")
     score.add_argument("--text-col", default="text", help="the file's text column (default: text)")
     score.add_argument("--out", help="output file (.csv or .jsonl; default: <file>-scored.csv beside it)")

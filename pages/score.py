@@ -24,14 +24,17 @@ backend = saved_backend(info.path)
 if info.model_kind != "tfidf":
     backend = st.sidebar.radio(
         "Scoring backend", BACKENDS, index=BACKENDS.index(backend), horizontal=True, key="score.backend",
-        help="exact: the saved fp32 weights. onnx: the same weights run by ONNX Runtime, same probabilities; on "
-             "CPU about half the latency for one comment and slightly faster for files (export takes a few "
-             "seconds on load). int8: dynamic int8 quantisation, about 1.4-1.8x faster on CPU; rankings barely "
-             "change but single probabilities can move by a lot, so the saved thresholds may not fit.")
+        help="auto (default): onnx on CPU when it loads and matches exact, else exact. exact: the saved fp32 "
+             "weights run by PyTorch. onnx: the same weights run by ONNX Runtime, same probabilities; on CPU "
+             "about half the latency for one comment and slightly faster for files (export takes a few seconds "
+             "on load). int8: dynamic int8 quantisation, about 1.4-1.8x faster on CPU; rankings barely change "
+             "but single probabilities can move by a lot, so the saved thresholds may not fit.")
     if backend != saved_backend(info.path) and st.sidebar.button("Save as this run's default"):
         save_backend(info.path, backend)
         st.sidebar.success(f"Saved: this run scores with {backend!r} everywhere.")
 scorer = load_scorer(info, backend)
+if scorer.backend_note:
+    st.sidebar.caption(scorer.backend_note)
 
 paste_tab, file_tab = st.tabs(["Paste text", "Score a file"])
 

@@ -74,7 +74,7 @@ def test_deberta_and_per_token_heads_keep_the_full_model(tiny_bert, tiny_deberta
 
 
 def test_scorer_uses_the_shortcut_and_batches_by_tokens_without_changing_scores(bert_run):
-    scorer = Scorer.from_run(bert_run)
+    scorer = Scorer.from_run(bert_run, backend="exact")
     assert any(isinstance(m, FirstTokenLayer) for m in scorer.model.modules())
     texts = [t * (i % 5 + 1) for i, t in enumerate(TEXTS * 6)]
     reference = scorer.predict_proba(texts, batch_size=1)

@@ -1,4 +1,4 @@
-"""The Scorer: row order, backends (exact / int8), saved backend, thresholds, truncation; batch scoring."""
+"""The Scorer: row order, backends (auto / exact / onnx / int8), saved backend, thresholds, truncation; batch scoring."""
 
 import json
 
@@ -31,7 +31,7 @@ def test_scorer_reproduces_the_saved_validation_predictions(bert_run):
 
 def test_int8_backend_is_close_to_exact_and_can_be_saved_as_the_run_default(bert_run):
     exact = Scorer.from_run(bert_run, backend="exact").predict_proba(TEXTS)
-    assert saved_backend(bert_run) == "exact"
+    assert saved_backend(bert_run) == "auto"
     save_backend(bert_run, "int8")
     fast = Scorer.from_run(bert_run)
     assert fast.backend == "int8" and "DynamicQuantizedLinear" in repr(fast.model)
@@ -65,6 +65,29 @@ def test_batches_stay_within_the_backends_token_budget(bert_run, backend, budget
     assert sum(rows for rows, _ in shapes) == len(texts)
     assert max(rows * width for rows, width in shapes) <= budget
     assert max(rows * width for rows, width in shapes) > budget // 2  # batches fill the budget, not tiny ones
+
+
+def test_auto_backend_is_onnx_on_cpu_with_exact_probabilities(bert_run):
+    exact = Scorer.from_run(bert_run, backend="exact")
+    auto = Scorer.from_run(bert_run)  # no inference.json: the default
+    assert (auto.backend, type(auto.model).__name__) == ("onnx", "OnnxClassifier")
+    assert auto.backend_note.startswith("auto: onnx") and exact.backend_note == ""
+    np.testing.assert_allclose(auto.predict_proba(TEXTS), exact.predict_proba(TEXTS), atol=1e-5)
+
+
+def test_auto_backend_falls_back_to_exact_and_says_why(bert_run, monkeypatch):
+    import sys
+
+    from core.inference import _auto_backend
+
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if it were not installed
+    scorer = Scorer.from_run(bert_run, backend="auto")
+    assert scorer.backend == "exact" and type(scorer.model).__name__ != "OnnxClassifier"
+    assert "exact, because onnx is unavailable: backend='onnx' needs ONNX Runtime" in scorer.backend_note
+    exact = Scorer.from_run(bert_run, backend="exact")
+    np.testing.assert_allclose(scorer.predict_proba(TEXTS), exact.predict_proba(TEXTS), atol=1e-6)
+    backend, model, note = _auto_backend(exact.model, exact.tokenizer, "cuda")  # a GPU: never onnx
+    assert (backend, model, note) == ("exact", exact.model, "auto: exact on cuda (onnx runs on CPU only)")
 
 
 def test_cpu_only_backends_refuse_a_gpu_device(bert_run):

@@ -54,7 +54,9 @@ def test_score_page_escapes_html_and_scores_one_per_line(tfidf_run):
 
 def test_score_page_switches_and_saves_the_scoring_backend(bert_run):
     at = open_page("pages/score.py", bert_run.name)
-    assert at.sidebar.radio(key="score.backend").options == ["exact", "onnx", "int8"]
+    radio = at.sidebar.radio(key="score.backend")
+    assert radio.options == ["auto", "exact", "onnx", "int8"] and radio.value == "auto"
+    assert any("auto: onnx" in c.value for c in at.sidebar.caption), [c.value for c in at.sidebar.caption]
     at.sidebar.radio(key="score.backend").set_value("onnx").run()
     button(at, "Save as this run's default").click().run()
     assert not at.exception, at.exception

@@ -93,7 +93,7 @@ def test_shap_on_a_sentencepiece_tokenizer_keeps_every_word_once(tiny_deberta):
 
 
 def test_attention_views(toy_scorer, bert_run):
-    scorer = Scorer.from_run(bert_run)
+    scorer = Scorer.from_run(bert_run, backend="exact")  # attention needs the PyTorch model
     kernel = scorer.model.config._attn_implementation
     last = explain(scorer, "you are an idiot", "attention")
     roll = explain(scorer, "you are an idiot", "rollout")

@@ -116,7 +116,7 @@ def test_job_trains_saves_and_scores_a_mean_pooling_run(mean_run_template):
     assert runs.read_model_meta(run_dir)["pooling"] == "mean"
     assert json.loads((run_dir / runs.METRICS).read_text())["pooling"] == "mean"
     assert "Head: mean pooling" in (run_dir / runs.CARD).read_text()
-    scorer = Scorer.from_run(run_dir)
+    scorer = Scorer.from_run(run_dir, backend="exact")
     assert isinstance(scorer.model, MeanPoolingClassifier)
     saved = load_predictions(run_dir, "val")  # written by the Trainer's own predictions at the end of training
     np.testing.assert_allclose(scorer.predict_proba(saved.texts), saved.probs, atol=1e-5)
@@ -144,7 +144,7 @@ def test_resume_continues_a_mean_pooling_run(mean_run_template, tmp_path):
 def test_explainers_run_on_a_mean_pooling_run(mean_run_template):
     from core.explain import explain
 
-    scorer = Scorer.from_run(mean_run_template)
+    scorer = Scorer.from_run(mean_run_template, backend="exact")  # IG and attention need the PyTorch model
     text = "you are a stupid idiot"
     ig = explain(scorer, text, "ig", label="insult", n_steps=16)
     assert len(ig.words) == 5 and np.isfinite(ig.word_scores).all()

@@ -161,7 +161,7 @@ def test_labelled_sbert_run_has_a_head_thresholds_and_scores_like_a_classifier(h
     assert {"knn", "clustering"} <= set(metrics["embedding"]["fine_tuned"])
     thresholds = json.loads((head_run / runs.THRESHOLDS).read_text())
     assert thresholds["split"] == "val" and len(thresholds["thresholds"]) == 6
-    scorer = Scorer.from_run(head_run)
+    scorer = Scorer.from_run(head_run, backend="exact")  # explained below: IG needs the PyTorch model
     saved = load_predictions(head_run, "test")
     np.testing.assert_allclose(scorer.predict_proba(saved.texts), saved.probs, atol=1e-5)
     onnx = Scorer.from_run(head_run, backend="onnx")  # encoder + pooling + head export as one graph
