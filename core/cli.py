@@ -132,6 +132,8 @@ def cmd_train(args) -> int:
             from core.models import resolve_model
 
             resolve_model(config.base_model)
+        if args.detach:
+            jobs.check_processes(config.num_processes)
         run_dir = runs.new_run_dir(config.run_name or f"{config.model_kind}-{Path(config.data or 'data').stem}")
         config.to_json(run_dir / runs.CONFIG)
     if args.detach:

@@ -59,6 +59,24 @@ def device_lock(config: TrainConfig, enabled: bool = True, root: Path | None = N
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def check_processes(requested: int | None) -> int:
+    """How many training processes to start: `requested`, or one per visible GPU (1 on CPU).
+
+    Raises:
+        JobError: more processes than visible GPUs on a GPU machine (DDP gives each process its own GPU; two on
+            one GPU fail inside NCCL with "invalid usage").
+    """
+    gpus = accelerator_count()
+    if requested is None:
+        return max(1, gpus)
+    if gpus and requested > gpus:
+        raise JobError(f"num_processes={requested}, but this machine shows {gpus} GPU(s), and data-parallel "
+                       "training runs one process per GPU. Fix: set num_processes to at most "
+                       f"{gpus} (or leave it empty for one per GPU), or hide the GPUs (CUDA_VISIBLE_DEVICES=) "
+                       "to train with CPU processes.")
+    return requested
+
+
 def job_command(run_dir: Path, resume: bool, processes: int) -> list[str]:
     """The command line that runs a job (torchrun for more than one process)."""
     tail = ["-m", "core.training.job", str(run_dir)] + (["--resume"] if resume else [])
@@ -78,7 +96,7 @@ def launch(run_dir: str | Path, resume: bool = False) -> subprocess.Popen:
     status = runs.read_status(run_dir)
     if status.get("state") in runs.ACTIVE_STATES:
         raise JobError(f"run {run_dir.name!r} is already {status['state']}. Fix: stop it first, or wait.")
-    processes = config.num_processes or max(1, accelerator_count())
+    processes = check_processes(config.num_processes)
     runs.write_status(run_dir, "queued", pid=None, queued_at=time.time(), error=None, processes=processes)
     log = open(run_dir / runs.LOG, "ab")
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false"}

@@ -17,6 +17,7 @@ st.title("Train")
 def launch(config) -> None:
     if config.model_kind != "tfidf":
         resolve_model(config.base_model)  # fail here, before a run folder exists
+    jobs.check_processes(config.num_processes)  # likewise: more processes than GPUs
     run_dir = runs.new_run_dir(config.run_name or f"{config.model_kind}-{Path(config.data).stem}")
     config.to_json(run_dir / runs.CONFIG)
     jobs.launch(run_dir)

@@ -87,3 +87,13 @@ def test_score_with_the_onnx_backend_from_the_cli(bert_run, capsys):
     with pytest.raises(SystemExit, match="2"):
         main(["score", "--run", bert_run.name, "--backend", "fp16", "x"])
     assert "invalid choice: 'fp16' (choose from 'auto', 'exact', 'onnx', 'int8')" in capsys.readouterr().err
+
+
+def test_detached_train_with_more_processes_than_gpus_fails_before_making_a_run(isolated_dirs, monkeypatch, capsys):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")  # one GPU, as the launcher sees it
+    code = main(["train", "--model-kind", "tfidf", "--data", str(SAMPLE_MULTILABEL), "--num-processes", "2",
+                 "--detach"])
+    assert code == 2
+    assert "num_processes=2, but this machine shows 1 GPU(s)" in capsys.readouterr().err
+    models = isolated_dirs[0]
+    assert not models.exists() or not any(models.iterdir())  # no orphan run folder

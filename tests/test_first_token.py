@@ -74,7 +74,7 @@ def test_deberta_and_per_token_heads_keep_the_full_model(tiny_bert, tiny_deberta
 
 
 def test_scorer_uses_the_shortcut_and_batches_by_tokens_without_changing_scores(bert_run):
-    scorer = Scorer.from_run(bert_run, backend="exact")
+    scorer = Scorer.from_run(bert_run, device="cpu", backend="exact")
     assert any(isinstance(m, FirstTokenLayer) for m in scorer.model.modules())
     texts = [t * (i % 5 + 1) for i, t in enumerate(TEXTS * 6)]
     reference = scorer.predict_proba(texts, batch_size=1)
@@ -84,9 +84,9 @@ def test_scorer_uses_the_shortcut_and_batches_by_tokens_without_changing_scores(
 
 
 def test_int8_scorer_keeps_the_shortcut(bert_run):
-    scorer = Scorer.from_run(bert_run, backend="int8")
+    scorer = Scorer.from_run(bert_run, device="cpu", backend="int8")
     batch = scorer.tokenizer(TEXTS, padding=True, return_tensors="pt")
     with torch.inference_mode():
         assert scorer.model.bert(**batch).last_hidden_state.shape[1] == 1
-    exact = Scorer.from_run(bert_run, backend="exact").predict_proba(TEXTS)
+    exact = Scorer.from_run(bert_run, device="cpu", backend="exact").predict_proba(TEXTS)
     np.testing.assert_allclose(scorer.predict_proba(TEXTS), exact, atol=0.05)  # int8 of the same model

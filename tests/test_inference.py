@@ -1,4 +1,4 @@
-"""The Scorer: row order, backends (auto / exact / onnx / int8), saved backend, thresholds, truncation; batch scoring."""
+"""The Scorer: row order, backends (auto/exact/onnx/int8), saved backend, thresholds, truncation; batch scoring."""
 
 import json
 
@@ -17,7 +17,7 @@ TEXTS = ["you are an idiot", "thanks for the help with the article, much appreci
 
 
 def test_scores_follow_input_order_whatever_the_length_sorting(bert_run):
-    scorer = Scorer.from_run(bert_run)
+    scorer = Scorer.from_run(bert_run, device="cpu")
     together = scorer.predict_proba(TEXTS, batch_size=2)
     one_by_one = np.vstack([scorer.predict_proba([t]) for t in TEXTS])
     np.testing.assert_allclose(together, one_by_one, atol=1e-5)
@@ -25,15 +25,15 @@ def test_scores_follow_input_order_whatever_the_length_sorting(bert_run):
 
 def test_scorer_reproduces_the_saved_validation_predictions(bert_run):
     saved = load_predictions(bert_run, "val")
-    again = Scorer.from_run(bert_run).predict_proba(saved.texts)
+    again = Scorer.from_run(bert_run, device="cpu").predict_proba(saved.texts)
     np.testing.assert_allclose(again, saved.probs, atol=1e-4)
 
 
 def test_int8_backend_is_close_to_exact_and_can_be_saved_as_the_run_default(bert_run):
-    exact = Scorer.from_run(bert_run, backend="exact").predict_proba(TEXTS)
+    exact = Scorer.from_run(bert_run, device="cpu", backend="exact").predict_proba(TEXTS)
     assert saved_backend(bert_run) == "auto"
     save_backend(bert_run, "int8")
-    fast = Scorer.from_run(bert_run)
+    fast = Scorer.from_run(bert_run, device="cpu")
     assert fast.backend == "int8" and "DynamicQuantizedLinear" in repr(fast.model)
     assert np.abs(fast.predict_proba(TEXTS) - exact).max() < 0.05
     with pytest.raises(ConfigError, match="backend='fp16' is not known"):
@@ -41,9 +41,9 @@ def test_int8_backend_is_close_to_exact_and_can_be_saved_as_the_run_default(bert
 
 
 def test_onnx_backend_gives_the_exact_probabilities_and_can_be_saved(bert_run):
-    exact = Scorer.from_run(bert_run, backend="exact").predict_proba(TEXTS)
+    exact = Scorer.from_run(bert_run, device="cpu", backend="exact").predict_proba(TEXTS)
     save_backend(bert_run, "onnx")
-    fast = Scorer.from_run(bert_run)
+    fast = Scorer.from_run(bert_run, device="cpu")
     assert fast.backend == "onnx" and type(fast.model).__name__ == "OnnxClassifier"
     np.testing.assert_allclose(fast.predict_proba(TEXTS), exact, atol=1e-5)
     assert not any(p.suffix == ".onnx" for p in bert_run.rglob("*"))  # exported in memory, never saved
@@ -51,7 +51,7 @@ def test_onnx_backend_gives_the_exact_probabilities_and_can_be_saved(bert_run):
 
 @pytest.mark.parametrize("backend, budget", [("exact", 2048), ("onnx", 1024)])
 def test_batches_stay_within_the_backends_token_budget(bert_run, backend, budget):
-    scorer = Scorer.from_run(bert_run, backend=backend)
+    scorer = Scorer.from_run(bert_run, device="cpu", backend=backend)
     assert scorer.default_batch_tokens() == budget
     shapes, model = [], scorer.model
 
@@ -68,8 +68,8 @@ def test_batches_stay_within_the_backends_token_budget(bert_run, backend, budget
 
 
 def test_auto_backend_is_onnx_on_cpu_with_exact_probabilities(bert_run):
-    exact = Scorer.from_run(bert_run, backend="exact")
-    auto = Scorer.from_run(bert_run)  # no inference.json: the default
+    exact = Scorer.from_run(bert_run, device="cpu", backend="exact")
+    auto = Scorer.from_run(bert_run, device="cpu")  # no inference.json: the default
     assert (auto.backend, type(auto.model).__name__) == ("onnx", "OnnxClassifier")
     assert auto.backend_note.startswith("auto: onnx") and exact.backend_note == ""
     np.testing.assert_allclose(auto.predict_proba(TEXTS), exact.predict_proba(TEXTS), atol=1e-5)
@@ -81,10 +81,10 @@ def test_auto_backend_falls_back_to_exact_and_says_why(bert_run, monkeypatch):
     from core.inference import _auto_backend
 
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if it were not installed
-    scorer = Scorer.from_run(bert_run, backend="auto")
+    scorer = Scorer.from_run(bert_run, device="cpu", backend="auto")
     assert scorer.backend == "exact" and type(scorer.model).__name__ != "OnnxClassifier"
     assert "exact, because onnx is unavailable: backend='onnx' needs ONNX Runtime" in scorer.backend_note
-    exact = Scorer.from_run(bert_run, backend="exact")
+    exact = Scorer.from_run(bert_run, device="cpu", backend="exact")
     np.testing.assert_allclose(scorer.predict_proba(TEXTS), exact.predict_proba(TEXTS), atol=1e-6)
     backend, model, note = _auto_backend(exact.model, exact.tokenizer, "cuda")  # a GPU: never onnx
     assert (backend, model, note) == ("exact", exact.model, "auto: exact on cuda (onnx runs on CPU only)")
@@ -100,7 +100,7 @@ def test_onnx_backend_explains_a_missing_runtime(bert_run, monkeypatch):
 
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails as if it were not installed
     with pytest.raises(ConfigError, match="needs ONNX Runtime .*pip install onnxruntime onnx"):
-        Scorer.from_run(bert_run, backend="onnx")
+        Scorer.from_run(bert_run, device="cpu", backend="onnx")
 
 
 def test_onnx_backend_refuses_a_graph_that_disagrees_with_pytorch(bert_run, monkeypatch):
@@ -108,11 +108,11 @@ def test_onnx_backend_refuses_a_graph_that_disagrees_with_pytorch(bert_run, monk
 
     monkeypatch.setattr(onnx_backend, "MAX_LOGIT_DIFF", -1.0)  # no graph can pass: the check must run
     with pytest.raises(ConfigError, match="logits differ from PyTorch's by .* Fix: use backend 'exact'"):
-        Scorer.from_run(bert_run, backend="onnx")
+        Scorer.from_run(bert_run, device="cpu", backend="onnx")
 
 
 def test_thresholds_decide_flags_and_reload(bert_run):
-    scorer = Scorer.from_run(bert_run)
+    scorer = Scorer.from_run(bert_run, device="cpu")
     probs = scorer.predict_proba(TEXTS[:1])[0]
     label = scorer.labels[0]
     payload = json.loads((bert_run / runs.THRESHOLDS).read_text())
@@ -127,7 +127,7 @@ def test_thresholds_decide_flags_and_reload(bert_run):
 
 
 def test_truncation_is_reported(bert_run):
-    scorer = Scorer.from_run(bert_run)
+    scorer = Scorer.from_run(bert_run, device="cpu")
     long, short = scorer.score(["word " * (scorer.max_length + 20), "short"])
     assert long.truncated and long.tokens > scorer.max_length
     assert not short.truncated

@@ -11,6 +11,7 @@ import pytest
 
 from core import jobs, runs
 from core.config import TrainConfig
+from core.errors import JobError
 from core.inference import Scorer
 from core.paths import PROJECT_ROOT
 from core.training.job import last_checkpoint, run_job
@@ -88,7 +89,7 @@ def test_tiny_deberta_multiclass_job(make_run, tiny_deberta, write):
     probs = scorer.predict_proba(["this stupid remark"])
     assert probs.shape == (1, 3) and probs.sum() == pytest.approx(1.0, abs=1e-5)
     assert type(scorer.tokenizer).__name__ == "DebertaV2Tokenizer"
-    onnx = Scorer.from_run(run_dir, backend="onnx")  # DeBERTa-v2's own attention exports too
+    onnx = Scorer.from_run(run_dir, device="cpu", backend="onnx")  # DeBERTa-v2's own attention exports too
     np.testing.assert_allclose(onnx.predict_proba(["this stupid remark", "a lovely one"]),
                                scorer.predict_proba(["this stupid remark", "a lovely one"]), atol=1e-5)
 
@@ -144,9 +145,19 @@ def test_kill_9_is_reported_as_failed_and_queue_waits(make_run, tiny_bert):
     assert wait_for(lambda: runs.read_status(second).get("state") == "succeeded", 90)
 
 
+def test_more_processes_than_gpus_is_refused_with_the_fix(monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+    assert jobs.check_processes(None) == 1 and jobs.check_processes(1) == 1
+    with pytest.raises(JobError, match=r"num_processes=2, but this machine shows 1 GPU.*at most 1"):
+        jobs.check_processes(2)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # no GPU: CPU processes (gloo), as many as asked
+    assert jobs.check_processes(None) == 1 and jobs.check_processes(2) == 2
+
+
 def run_two_processes(run_dir) -> dict:
     """Run the job under torchrun with 2 CPU processes (gloo); returns its metrics.json after checking success."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    # CUDA_VISIBLE_DEVICES="": CPU processes even on a GPU machine (two processes on one GPU fail in NCCL)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
     result = subprocess.run(jobs.job_command(run_dir, False, 2), cwd=PROJECT_ROOT, env=env, capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

@@ -98,7 +98,8 @@ def mean_run_template(tmp_path_factory, tiny_sbert):
 
     root = tmp_path_factory.mktemp("mean-run")
     config = TrainConfig(data=str(ROOT / "data" / "sample.csv"), base_model=str(tiny_sbert), max_steps=8,
-                         batch_size=16, eval_steps=4, learning_rate=1e-3, early_stopping_patience=0)
+                         batch_size=16, eval_steps=4, learning_rate=1e-3, early_stopping_patience=0,
+                         precision="fp32")  # on a GPU too, so the saved predictions are fp32 like the Scorer's
     run_dir = runs.new_run_dir("tiny-mean", root)
     config.to_json(run_dir / runs.CONFIG)
     assert run_job(run_dir) == "succeeded", (run_dir / runs.STATUS).read_text()
@@ -120,9 +121,9 @@ def test_job_trains_saves_and_scores_a_mean_pooling_run(mean_run_template):
     assert isinstance(scorer.model, MeanPoolingClassifier)
     saved = load_predictions(run_dir, "val")  # written by the Trainer's own predictions at the end of training
     np.testing.assert_allclose(scorer.predict_proba(saved.texts), saved.probs, atol=1e-5)
-    int8 = Scorer.from_run(run_dir, backend="int8")
+    int8 = Scorer.from_run(run_dir, device="cpu", backend="int8")
     assert int8.predict_proba(saved.texts[:4]).shape == (4, len(scorer.labels))
-    onnx = Scorer.from_run(run_dir, backend="onnx")  # the mean-pooling head exports too
+    onnx = Scorer.from_run(run_dir, device="cpu", backend="onnx")  # the mean-pooling head exports too
     np.testing.assert_allclose(onnx.predict_proba(saved.texts), saved.probs, atol=1e-5)
 
 

@@ -138,7 +138,8 @@ def head_run_template(tmp_path_factory, tiny_sbert):
     root = tmp_path_factory.mktemp("sbert-run")
     run_dir = runs.new_run_dir("tiny-sbert", root)
     TrainConfig(model_kind="sbert", base_model=str(tiny_sbert), data=str(SAMPLE_MULTILABEL), max_steps=8,
-                eval_steps=4, batch_size=16, learning_rate=1e-3, early_stopping_patience=0).to_json(run_dir / runs.CONFIG)
+                eval_steps=4, batch_size=16, learning_rate=1e-3,
+                early_stopping_patience=0).to_json(run_dir / runs.CONFIG)
     assert run_job(run_dir, model=load_sentence_model(tiny_sbert, device="cpu")) == "succeeded"
     return run_dir
 
@@ -163,9 +164,11 @@ def test_labelled_sbert_run_has_a_head_thresholds_and_scores_like_a_classifier(h
     assert thresholds["split"] == "val" and len(thresholds["thresholds"]) == 6
     scorer = Scorer.from_run(head_run, backend="exact")  # explained below: IG needs the PyTorch model
     saved = load_predictions(head_run, "test")
-    np.testing.assert_allclose(scorer.predict_proba(saved.texts), saved.probs, atol=1e-5)
-    onnx = Scorer.from_run(head_run, backend="onnx")  # encoder + pooling + head export as one graph
-    np.testing.assert_allclose(onnx.predict_proba(saved.texts), saved.probs, atol=1e-5)
+    # 1e-5 on CPU; on an H100 the training job's saved predictions and a fresh GPU scorer differed by up to 1.2e-4
+    tolerance = 5e-4 if str(scorer.device).startswith("cuda") else 1e-5
+    np.testing.assert_allclose(scorer.predict_proba(saved.texts), saved.probs, atol=tolerance)
+    onnx = Scorer.from_run(head_run, device="cpu", backend="onnx")  # encoder + pooling + head export as one graph
+    np.testing.assert_allclose(onnx.predict_proba(saved.texts), saved.probs, atol=tolerance)
     result = scorer.score(["you are a stupid idiot"])[0]
     assert set(result.probabilities) == set(thresholds["thresholds"])
     attribution = explain(scorer, "you are a stupid idiot", "ig", n_steps=64)
