@@ -8,9 +8,10 @@ scores 1,000 texts of ../shared/data/jigsaw/test.csv:
   ours exact, ablations: fixed 32-row batches; and also the full last layer (the Scorer before session 5)
   ours onnx: the exact path's model exported at load time and run by ONNX Runtime (fp32)
   ours int8: the exact path with dynamic int8 quantisation of the Linear layers
+  ours bf16: the exact path's matrix products in bfloat16 (only on hardware with native bf16; else skipped)
   (the default backend, `auto`, is onnx on CPU when it loads; the first line says what it chose)
-Prints texts/s and ratios, max |delta p| against the pipeline / exact path, the macro ROC-AUC change of onnx
-and int8 on the whole test file, and the warm p50 latency of one ~30-token comment.
+Prints texts/s and ratios, max |delta p| against the pipeline / exact path, the macro ROC-AUC change of onnx,
+int8 and bf16 on the whole test file, and the warm p50 latency of one ~30-token comment.
 
 Run: .venv/bin/python bench/score_throughput.py [RUN_DIR] [N]
 """
@@ -26,6 +27,7 @@ from _common import JIGSAW_TEST, run_from_args  # noqa: E402  (puts the project 
 import numpy as np  # noqa: E402
 
 from core import runs  # noqa: E402
+from core.bf16_backend import native_bf16  # noqa: E402
 from core.data import load_dataset  # noqa: E402
 from core.evaluation.metrics import multilabel_metrics  # noqa: E402
 from core.first_token import FirstTokenLayer  # noqa: E402
@@ -103,10 +105,14 @@ def main() -> None:
     exact = Scorer.from_run(run_dir, backend="exact")
     fast = Scorer.from_run(run_dir, backend="int8")
     onnx = Scorer.from_run(run_dir, backend="onnx")
+    native, why_not = native_bf16(exact.device)
+    bf16 = Scorer.from_run(run_dir, backend="bf16") if native else None
     labels, max_length = exact.labels, exact.max_length
     default = Scorer.from_run(run_dir, backend="auto")  # what pages and CLI use unless the run saved a choice
-    print(f"run {run_dir.name}, {n} texts, max_length {max_length}, torch threads "
-          f"{__import__('torch').get_num_threads()}; the default backend here: {default.backend_note}")
+    torch = __import__("torch")
+    print(f"run {run_dir.name}, {n} texts, max_length {max_length}, torch threads {torch.get_num_threads()}, "
+          f"CPU {torch.cpu.get_capabilities().get('cpu_name', '?')} ({torch.backends.cpu.get_cpu_capability()}); "
+          f"the default backend here: {default.backend_note}")
     del default
 
     results = {}
@@ -132,12 +138,20 @@ def main() -> None:
           f"vs exact {np.abs(onnx_probs - exact_probs).max():.2e}")
     print(f"ours int8       : {n / seconds_fast:7.1f} texts/s = {n / seconds_fast / baseline_rate:.2f}x {best_name}; "
           f"max |dp| vs exact {np.abs(fast_probs - exact_probs).max():.4f}")
+    if bf16 is None:
+        print(f"ours bf16       : skipped ({why_not})")
+    else:
+        seconds_bf16, bf16_probs = timed(lambda: bf16.predict_proba(texts))
+        print(f"ours bf16       : {n / seconds_bf16:7.1f} texts/s = {n / seconds_bf16 / baseline_rate:.2f}x "
+              f"{best_name}; max |dp| vs exact {np.abs(bf16_probs - exact_probs).max():.4f}")
 
     truth = test.label_matrix()
     full_exact = exact.predict_proba(all_texts)
     auc_exact = multilabel_metrics(full_exact, truth, labels)["macro_roc_auc"]
     print(f"whole test file ({len(all_texts)} rows): macro ROC-AUC exact {auc_exact:.4f}")
-    for name, scorer in (("onnx", onnx), ("int8", fast)):
+    for name, scorer in (("onnx", onnx), ("int8", fast), ("bf16", bf16)):
+        if scorer is None:
+            continue
         full = scorer.predict_proba(all_texts)
         auc = multilabel_metrics(full, truth, labels)["macro_roc_auc"]
         print(f"  {name}: macro ROC-AUC {auc:.4f} (change {auc - auc_exact:+.4f}); "
@@ -145,10 +159,11 @@ def main() -> None:
 
     tokens = len(exact.tokenizer(COMMENT)["input_ids"])
     classify = make_pipeline(run_dir)
-    print(f"one comment ({tokens} tokens), warm p50: ours exact {p50_ms(lambda: exact.score([COMMENT])):.1f} ms, "
-          f"ours onnx {p50_ms(lambda: onnx.score([COMMENT])):.1f} ms, "
-          f"ours int8 {p50_ms(lambda: fast.score([COMMENT])):.1f} ms, "
-          f"pipeline {p50_ms(lambda: classify(COMMENT)):.1f} ms")
+    latencies = {name: p50_ms(lambda: scorer.score([COMMENT]))
+                 for name, scorer in (("exact", exact), ("onnx", onnx), ("int8", fast), ("bf16", bf16)) if scorer}
+    latencies["pipeline"] = p50_ms(lambda: classify(COMMENT))
+    print(f"one comment ({tokens} tokens), warm p50: "
+          + ", ".join(f"{name} {ms:.1f} ms" for name, ms in latencies.items()))
 
 
 if __name__ == "__main__":

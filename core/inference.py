@@ -11,7 +11,10 @@ load time and run by ONNX Runtime, `core.onnx_backend`: about half `exact`'s lat
 about as fast for big batches, with probabilities equal to about 1e-6); and `int8` (dynamic int8 quantisation
 of the Linear layers, made at load time: about 1.4-1.8x faster than `exact` on CPU). int8 keeps the ranking
 (Jigsaw test macro ROC-AUC moved by -0.0006 for a fine-tuned MiniLM) but can move single probabilities a lot
-(up to 0.65 on that model), so thresholds tuned on `exact` scores do not carry over: see bench/RESULTS.md.
+(up to 0.65 on that model), so thresholds tuned on `exact` scores do not carry over: see bench/RESULTS.md;
+and `bf16` (`core.bf16_backend`: the matrix products in bfloat16, the rest fp32), for CPUs with AVX512-BF16 or
+AMX and recent GPUs only, where it is several times faster than `exact` with probabilities within a few
+thousandths (it refuses to load elsewhere, where bf16 is emulated and slow).
 `auto`, the default, picks `onnx` on CPU when ONNX Runtime is installed and the exported graph passes its
 check against PyTorch, and `exact` otherwise (on a GPU, without onnxruntime, or when the export fails; the
 reason is kept in `Scorer.backend_note`): the same probabilities either way, and on 2 CPU cores it keeps one
@@ -33,7 +36,7 @@ from core.errors import ConfigError
 from core.fileio import read_json, write_json
 
 META_FILE = runs.MODEL_META
-BACKENDS = ("auto", "exact", "onnx", "int8")
+BACKENDS = ("auto", "exact", "onnx", "int8", "bf16")
 DEFAULT_BACKEND = "auto"
 CPU_ONLY_BACKENDS = ("onnx", "int8")
 # Tokens (rows x padded width) per batch. On 2 CPU cores 2,048 scored 1,000 Jigsaw comments 1.08-1.11x faster
@@ -121,12 +124,14 @@ class Scorer:
         """Load the run's model, labels, max length and saved thresholds.
 
         Args:
-            backend: `auto` | `exact` | `onnx` | `int8` (the last two CPU only); None = the run's saved choice.
-                `auto` is `onnx` on CPU when it loads and passes its check, else `exact`.
+            backend: `auto` | `exact` | `onnx` | `int8` (these two CPU only) | `bf16` (native bf16 hardware
+                only); None = the run's saved choice. `auto` is `onnx` on CPU when it loads and passes its
+                check, else `exact`.
 
         Raises:
             ModelNotAvailable: the run has no saved model yet (still training, failed or stopped).
-            ConfigError: an unknown backend, a CPU-only backend on a GPU, or an ONNX export that fails.
+            ConfigError: an unknown backend, a CPU-only backend on a GPU, an ONNX export that fails, or bf16
+                on hardware without native bf16.
         """
         run_dir = Path(run_dir)
         meta = runs.read_model_meta(run_dir)
@@ -172,6 +177,10 @@ class Scorer:
             from core.onnx_backend import onnx_classifier
 
             model = onnx_classifier(model, tokenizer)
+        elif backend == "bf16":
+            from core.bf16_backend import bf16_classifier
+
+            model = bf16_classifier(model.to(device), tokenizer, device)
         scorer = cls(run_dir, meta["model_kind"], meta["task"], meta["labels"], thresholds, int(meta["max_length"]),
                      model.to(device), tokenizer, device, backend, note)
         scorer.predict_proba(["warm-up"])  # the first forward pays one-off kernel set-up; not the user's first text

@@ -27,7 +27,7 @@ THRESHOLDS = "thresholds.json"
 CARD = "README.md"
 STOP = "STOP"
 PREDICTIONS = "predictions"  # val/test predictions of the saved model (parquet), for evaluation
-INFERENCE = "inference.json"  # the run's chosen scoring backend (auto | exact | onnx | int8)
+INFERENCE = "inference.json"  # the run's chosen scoring backend (auto | exact | onnx | int8 | bf16)
 MODEL_META = "cleanspeech.json"  # inside model/: model kind, task, labels, max length
 
 STATES = ("queued", "running", "succeeded", "failed", "stopped")

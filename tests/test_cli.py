@@ -86,7 +86,7 @@ def test_score_with_the_onnx_backend_from_the_cli(bert_run, capsys):
     assert abs(float(exact.max() - max(map(max, got)))) < 1e-5 and len(printed) == 2
     with pytest.raises(SystemExit, match="2"):
         main(["score", "--run", bert_run.name, "--backend", "fp16", "x"])
-    assert "invalid choice: 'fp16' (choose from 'auto', 'exact', 'onnx', 'int8')" in capsys.readouterr().err
+    assert "invalid choice: 'fp16' (choose from 'auto', 'exact', 'onnx', 'int8', 'bf16')" in capsys.readouterr().err
 
 
 def test_detached_train_with_more_processes_than_gpus_fails_before_making_a_run(isolated_dirs, monkeypatch, capsys):

@@ -55,7 +55,7 @@ def test_score_page_escapes_html_and_scores_one_per_line(tfidf_run):
 def test_score_page_switches_and_saves_the_scoring_backend(bert_run):
     at = open_page("pages/score.py", bert_run.name)
     radio = at.sidebar.radio(key="score.backend")
-    assert radio.options == ["auto", "exact", "onnx", "int8"] and radio.value == "auto"
+    assert radio.options == ["auto", "exact", "onnx", "int8", "bf16"] and radio.value == "auto"
     assert any("auto: onnx" in c.value for c in at.sidebar.caption), [c.value for c in at.sidebar.caption]
     at.sidebar.radio(key="score.backend").set_value("onnx").run()
     button(at, "Save as this run's default").click().run()
@@ -64,6 +64,17 @@ def test_score_page_switches_and_saves_the_scoring_backend(bert_run):
     at.text_area(key="score.text").input("you stupid idiot")
     next(b for b in at.button if b.label == "Score").click().run()
     assert any("(classifier, onnx)" in c.value for c in at.caption), [c.value for c in at.caption]
+
+
+def test_score_page_explains_why_bf16_does_not_load_on_this_cpu(bert_run, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: {"cpu_name": "Old CPU", "avx2": True})
+    at = open_page("pages/score.py", bert_run.name)
+    at.sidebar.radio(key="score.backend").set_value("bf16").run()
+    assert not at.exception, at.exception
+    assert any("Old CPU has neither AVX512-BF16 nor AMX-BF16" in e.value and "Fix: use backend 'onnx'" in e.value
+               for e in at.error), [e.value for e in at.error]
 
 
 def test_score_page_batch_file(tfidf_run):

@@ -32,3 +32,14 @@ def test_deberta_run_trains_and_scores_on_the_gpu_like_on_the_cpu(make_run, tiny
     gpu_probs, cpu_probs = gpu.predict_proba(texts), cpu.predict_proba(texts)
     assert gpu_probs.shape == (4, len(gpu.labels)) and np.isfinite(gpu_probs).all()
     np.testing.assert_allclose(gpu_probs, cpu_probs, atol=1e-4)
+
+
+def test_bf16_scoring_backend_on_the_gpu_stays_close_to_the_cpu(bert_run):
+    if not torch.cuda.is_bf16_supported(including_emulation=False):
+        pytest.skip("this GPU has no native bf16")
+    bf16 = Scorer.from_run(bert_run, device="cuda", backend="bf16")
+    linear = next(m for m in bf16.model.model.modules() if isinstance(m, torch.nn.Linear))
+    assert bf16.backend == "bf16" and linear.weight.is_cuda and linear.weight.dtype == torch.bfloat16
+    texts = ["you are an idiot", "thanks for the help", "a longer comment " * 20, "ok"]
+    cpu = Scorer.from_run(bert_run, device="cpu", backend="exact").predict_proba(texts)
+    assert np.abs(bf16.predict_proba(texts) - cpu).max() < 0.02
