@@ -53,7 +53,7 @@ def make_pipeline(run_dir: Path):
     A mean-pooling run's head is not a Hugging Face class, so the pipeline gets the loaded module (the same
     weights and maths the Scorer uses) instead of the folder, which would put a random [CLS] head on it.
     """
-    from transformers import AutoTokenizer, pipeline
+    from transformers import AutoTokenizer, logging, pipeline
 
     from core.pooled_classifier import load_classifier, pooling_of
 
@@ -62,6 +62,8 @@ def make_pipeline(run_dir: Path):
     if pooling_of(folder) == "mean":
         model = load_classifier(folder)
         model.can_generate = lambda: False  # the pipeline asks every model; ours is an nn.Module, not a PreTrainedModel
+        # the pipeline logs, as an error, every supported class name for a module it then runs as asked
+        logging.set_verbosity(logging.CRITICAL)
     return pipeline("text-classification", model=model, tokenizer=AutoTokenizer.from_pretrained(folder), top_k=None,
                     device="cpu", function_to_apply="sigmoid")
 

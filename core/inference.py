@@ -8,13 +8,13 @@ Results are plain Python (probability per label, decisions under the run's thres
 
 Backends for transformer runs: `exact` (the saved fp32 weights); `onnx` (the same fp32 model exported at
 load time and run by ONNX Runtime, `core.onnx_backend`: about half `exact`'s latency for one text on CPU and
-about as fast for big batches, with probabilities equal to about 1e-6); and `int8` (dynamic int8 quantisation
-of the Linear layers, made at load time: about 1.4-1.8x faster than `exact` on CPU). int8 keeps the ranking
-(Jigsaw test macro ROC-AUC moved by -0.0006 for a fine-tuned MiniLM) but can move single probabilities a lot
-(up to 0.65 on that model), so thresholds tuned on `exact` scores do not carry over: see bench/RESULTS.md;
-and `bf16` (`core.bf16_backend`: the matrix products in bfloat16, the rest fp32), for CPUs with AVX512-BF16 or
-AMX and recent GPUs only, where it is several times faster than `exact` with probabilities within a few
-thousandths (it refuses to load elsewhere, where bf16 is emulated and slow).
+1.05-2x its speed for big batches, by CPU, with probabilities equal to about 1e-6); `int8` (dynamic int8
+quantisation of the Linear layers, made at load time: about 1.4-3x faster than `exact` on CPU). int8 keeps the
+ranking (Jigsaw test macro ROC-AUC moved by -0.0006 for a fine-tuned MiniLM) but can move single probabilities
+a lot (up to 0.65 on that model), so thresholds tuned on `exact` scores do not carry over: see
+bench/RESULTS.md. And `bf16` (`core.bf16_backend`: the matrix products in bfloat16, the rest fp32), for CPUs
+with AVX512-BF16 or AMX and recent GPUs only, where it is 2.5-3x faster than `exact` with probabilities within
+about 0.01 (it refuses to load elsewhere, where bf16 is emulated and slow).
 `auto`, the default, picks `onnx` on CPU when ONNX Runtime is installed and the exported graph passes its
 check against PyTorch, and `exact` otherwise (on a GPU, without onnxruntime, or when the export fails; the
 reason is kept in `Scorer.backend_note`): the same probabilities either way, and on 2 CPU cores it keeps one

@@ -204,7 +204,8 @@ def summary(info: RunInfo) -> dict:
             "duration s": None if duration is None else round(duration, 1),
             "best val macro ROC-AUC": metrics.get("best_val_macro_roc_auc") or val.get("macro_roc_auc"),
             "test macro ROC-AUC": test.get("macro_roc_auc"), "test macro F1": test.get("macro_f1"),
-            "test macro PR-AUC": test.get("macro_pr_auc"), "embedding metric (base -> fine-tuned)": _embedding_line(metrics)}
+            "test macro PR-AUC": test.get("macro_pr_auc"),
+            "embedding metric (base -> fine-tuned)": _embedding_line(metrics)}
 
 
 def _embedding_line(metrics: dict) -> str | None:

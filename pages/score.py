@@ -26,11 +26,11 @@ if info.model_kind != "tfidf":
         "Scoring backend", BACKENDS, index=BACKENDS.index(backend), horizontal=True, key="score.backend",
         help="auto (default): onnx on CPU when it loads and matches exact, else exact. exact: the saved fp32 "
              "weights run by PyTorch. onnx: the same weights run by ONNX Runtime, same probabilities; on CPU "
-             "about half the latency for one comment and slightly faster for files (export takes a few seconds "
-             "on load). int8: dynamic int8 quantisation, about 1.4-1.8x faster on CPU; rankings barely change "
-             "but single probabilities can move by a lot, so the saved thresholds may not fit. bf16: matrix "
-             "products in bfloat16, for CPUs with AVX512-BF16 or AMX and recent GPUs only (it refuses to load "
-             "elsewhere); there several times faster than exact, probabilities within a few thousandths.")
+             "about half the latency for one comment and 1.05-2x faster for files, by CPU (export takes a few "
+             "seconds on load). int8: dynamic int8 quantisation, about 1.4-3x faster on CPU; rankings barely "
+             "change but single probabilities can move by a lot, so the saved thresholds may not fit. bf16: "
+             "matrix products in bfloat16, for CPUs with AVX512-BF16 or AMX and recent GPUs only (it refuses "
+             "to load elsewhere); there 2.5x faster than exact, probabilities within about 0.01.")
     if backend != saved_backend(info.path) and st.sidebar.button("Save as this run's default"):
         save_backend(info.path, backend)
         st.sidebar.success(f"Saved: this run scores with {backend!r} everywhere.")
