@@ -179,6 +179,18 @@ def test_labelled_sbert_run_has_a_head_thresholds_and_scores_like_a_classifier(h
     assert runs.can_score(head_run) and runs.is_sentence_model(head_run)
 
 
+def test_labelled_sbert_run_scores_in_bf16_close_to_its_saved_predictions(head_run, monkeypatch):
+    from core import bf16_backend
+    from core.evaluation.predictions import load_predictions
+
+    monkeypatch.setattr(bf16_backend, "native_bf16", lambda device: (True, ""))  # emulated on CPUs without it
+    bf16 = Scorer.from_run(head_run, device="cpu", backend="bf16")  # encoder + pooling + head under autocast
+    saved = load_predictions(head_run, "test")
+    probs = bf16.predict_proba(saved.texts)
+    assert bf16.backend == "bf16" and probs.shape == saved.probs.shape
+    assert 0 < np.abs(probs - saved.probs).max() < 0.02
+
+
 def test_embedding_only_run_cannot_score_but_can_search(make_run, tiny_sbert, tiny_sbert_model, isolated_dirs):
     from core.search import SearchIndex, base_model, run_model
 
