@@ -21,12 +21,11 @@ from types import SimpleNamespace
 import numpy as np
 
 from core.errors import ConfigError
+from core.onnx_backend import PROBE_TEXTS  # the same probe batch as the onnx backend's check (no onnx import)
 
 # Largest |logit| difference accepted between fp32 and bf16 on the probe batch. bf16 rounding moves the
 # fine-tuned MiniLM's logits by a few hundredths; a whole unit means a layer that does not survive bf16.
 MAX_LOGIT_DIFF = 0.25
-PROBE_TEXTS = ["thanks for fixing the article", "you are a complete idiot and everyone knows it, stop it now",
-               "ok"]
 
 
 def native_bf16(device: str) -> tuple[bool, str]:
