@@ -124,6 +124,7 @@ class Scorer:
         """Load the run's model, labels, max length and saved thresholds.
 
         Args:
+            device: `cpu` | `cuda[:N]`; None = cuda when a GPU is visible, except for the CPU-only backends.
             backend: `auto` | `exact` | `onnx` | `int8` (these two CPU only) | `bf16` (native bf16 hardware
                 only); None = the run's saved choice. `auto` is `onnx` on CPU when it loads and passes its
                 check, else `exact`.
@@ -149,7 +150,8 @@ class Scorer:
         import torch
         from transformers import AutoTokenizer
 
-        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        if device is None:  # a CPU-only backend asked for by name runs on the CPU even where a GPU is free
+            device = "cuda" if torch.cuda.is_available() and backend not in CPU_ONLY_BACKENDS else "cpu"
         if backend in CPU_ONLY_BACKENDS and device != "cpu":
             raise ConfigError(f"backend={backend!r} runs on CPU only, not {device!r}. Fix: use backend 'exact'.")
         if meta["model_kind"] == "sbert":  # encoder + pooling + fitted head, behind the classifier interface

@@ -95,6 +95,16 @@ def test_cpu_only_backends_refuse_a_gpu_device(bert_run):
         Scorer.from_run(bert_run, device="cuda", backend="onnx")
 
 
+def test_cpu_only_backends_pick_the_cpu_where_a_gpu_is_visible(bert_run, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # as on a GPU machine; nothing touches the GPU
+    for backend in ("onnx", "int8"):
+        scorer = Scorer.from_run(bert_run, backend=backend)  # no device given, as the CLI and pages call it
+        assert (scorer.backend, scorer.device) == (backend, "cpu")
+        assert scorer.predict_proba(TEXTS).shape == (len(TEXTS), len(scorer.labels))
+
+
 def test_onnx_backend_explains_a_missing_runtime(bert_run, monkeypatch):
     import sys
 
