@@ -33,7 +33,9 @@ def native_bf16(device: str) -> tuple[bool, str]:
     import torch
 
     if str(device).startswith("cuda"):
-        if torch.cuda.is_available() and torch.cuda.is_bf16_supported(including_emulation=False):
+        if not torch.cuda.is_available():
+            return False, f"device {device!r} was asked for, but PyTorch sees no CUDA GPU"
+        if torch.cuda.is_bf16_supported(including_emulation=False):
             return True, ""
         return False, f"the GPU ({device}) has no native bf16 (compute capability 8.0 or newer is needed)"
     if str(device) != "cpu":

@@ -64,6 +64,8 @@ def test_native_bf16_is_read_from_the_cpu_flags(monkeypatch, flag):
     _capabilities(monkeypatch, **{flag: True})
     assert bf16_backend.native_bf16("cpu") == (True, "")
     assert bf16_backend.native_bf16("mps")[0] is False
+    if not torch.cuda.is_available():
+        assert bf16_backend.native_bf16("cuda") == (False, "device 'cuda' was asked for, but PyTorch sees no CUDA GPU")
 
 
 def test_bf16_refuses_a_model_that_moves_too_far(bert_run, native, monkeypatch):
