@@ -21,7 +21,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from core.errors import ConfigError
-from core.onnx_backend import PROBE_TEXTS  # the same probe batch as the onnx backend's check (no onnx import)
+from core.onnx_backend import probe  # the onnx backend's probe batch and reference logits (no onnx import)
 
 # Largest |logit| difference accepted between fp32 and bf16 on the probe batch. bf16 rounding moves the
 # fine-tuned MiniLM's logits by a few hundredths; a whole unit means a layer that does not survive bf16.
@@ -42,8 +42,7 @@ def native_bf16(device: str) -> tuple[bool, str]:
         return False, f"bf16 is only supported on 'cpu' and 'cuda', not {device!r}"
     get_capabilities = getattr(torch.cpu, "get_capabilities", None)
     capabilities = get_capabilities() if get_capabilities else {}
-    found = [name for name in ("amx_bf16", "avx512_bf16") if capabilities.get(name)]
-    if found:
+    if capabilities.get("amx_bf16") or capabilities.get("avx512_bf16"):
         return True, ""
     cpu = capabilities.get("cpu_name", "this CPU")
     return False, f"{cpu} has neither AVX512-BF16 nor AMX-BF16 instructions, so bf16 would be emulated and slower"
@@ -94,11 +93,9 @@ def bf16_classifier(model, tokenizer, device: str) -> Bf16Classifier:
     if not native:
         raise ConfigError(f"backend='bf16' is not worth it here: {why}. "
                           "Fix: use backend 'onnx' (same probabilities as exact, faster on CPU) or 'exact'.")
-    batch = tokenizer(PROBE_TEXTS, padding=True, return_tensors="pt")
-    ids, mask = batch["input_ids"].to(device), batch["attention_mask"].to(device)
+    ids, mask, expected = probe(tokenizer, model, device)
+    wrapped = Bf16Classifier(model, device)
     with torch.inference_mode():
-        expected = model(input_ids=ids, attention_mask=mask).logits.float().cpu().numpy()
-        wrapped = Bf16Classifier(model, device)
         got = wrapped(ids, mask).logits.cpu().numpy()
     diff = float(np.abs(got - expected).max())
     if not diff <= MAX_LOGIT_DIFF:

@@ -81,13 +81,15 @@ def _runtime():
     return onnxruntime
 
 
-def _probe(tokenizer, model):
+def probe(tokenizer, model, device: str = "cpu"):
+    """(input_ids, attention_mask, fp32 logits as numpy) of the padded probe batch: the reference that a
+    converted backend (onnx, bf16) must reproduce before it is used."""
     import torch
 
     batch = tokenizer(PROBE_TEXTS, padding=True, return_tensors="pt")
-    ids, mask = batch["input_ids"], batch["attention_mask"]
+    ids, mask = batch["input_ids"].to(device), batch["attention_mask"].to(device)
     with torch.inference_mode():
-        logits = model(input_ids=ids, attention_mask=mask).logits.float().numpy()
+        logits = model(input_ids=ids, attention_mask=mask).logits.float().cpu().numpy()
     return ids, mask, logits
 
 
@@ -131,7 +133,7 @@ def onnx_classifier(model, tokenizer, threads: int | None = None) -> OnnxClassif
     import torch
 
     runtime = _runtime()
-    ids, mask, expected = _probe(tokenizer, model)
+    ids, mask, expected = probe(tokenizer, model)
     try:
         graph = export_graph(model, ids, mask)
     except Exception as error:  # the exporter raises many types; the user needs the cause and a way out
