@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import ModelNotAvailable
+from core.fileio import save_arrays, write_json
 
 HEAD_FILE = "head.safetensors"
 HEAD_META = "head.json"
@@ -110,10 +111,8 @@ class EmbeddingHead:
         return probabilities(self.logits(vectors), self.task)
 
     def save(self, folder: Path) -> None:
-        from safetensors.numpy import save_file
-
-        save_file({"weight": self.weight, "bias": self.bias}, str(Path(folder) / HEAD_FILE))
-        (Path(folder) / HEAD_META).write_text(json.dumps({"task": self.task, "labels": self.labels}, indent=2))
+        save_arrays(Path(folder) / HEAD_FILE, {"weight": self.weight, "bias": self.bias})
+        write_json(Path(folder) / HEAD_META, {"task": self.task, "labels": self.labels})
 
     @classmethod
     def load(cls, folder: Path) -> "EmbeddingHead":

@@ -35,19 +35,24 @@ def to_json(data: Any, indent: int | None = 2) -> str:
     return json.dumps(_clean(data), indent=indent, ensure_ascii=False)
 
 
-def write_text_atomic(path: str | Path, text: str) -> Path:
-    """Write `text` to `path` through a temporary file and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def umask_mode() -> int:
+    """The mode a plain `open(path, "w")` would give a new file (0o666 less the umask; 0o644 usually).
+
+    mkstemp creates its file 0o600, which would leave run files unreadable to the rest of a team. Linux shows
+    the umask in /proc without changing it; elsewhere it is read by setting and restoring it.
+    """
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+        with open("/proc/self/status", encoding="ascii") as handle:
+            mask = next(int(line.split()[1], 8) for line in handle if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return 0o666 & ~mask
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write `text` to `path` through a temporary file and a rename (the umask's mode)."""
+    return write_bytes_atomic(path, text.encode("utf-8"))
 
 
 def write_json(path: str | Path, data: Any) -> Path:
@@ -82,3 +87,32 @@ def read_jsonl(path: str | Path) -> list[dict]:
     except FileNotFoundError:
         pass
     return records
+
+
+def save_arrays(path: str | Path, arrays: dict) -> Path:
+    """Write numpy arrays as safetensors, atomically, each made C-contiguous first.
+
+    safetensors writes an array's buffer as it lies in memory and records only its shape, so a column-major
+    array (sklearn's multinomial `coef_`, a transpose) would come back scrambled on load.
+    """
+    import numpy as np
+    from safetensors.numpy import save
+
+    blob = save({name: np.ascontiguousarray(value) for name, value in arrays.items()})
+    return write_bytes_atomic(path, blob)
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
+    """Write `data` to `path` through a temporary file and a rename (the umask's mode)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, umask_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -32,10 +32,9 @@ from pathlib import Path
 import numpy as np
 
 from core import runs
-from core.errors import ConfigError
+from core.errors import ConfigError, ModelNotAvailable
 from core.fileio import read_json, write_json
 
-META_FILE = runs.MODEL_META
 BACKENDS = ("auto", "exact", "onnx", "int8", "bf16")
 DEFAULT_BACKEND = "auto"
 CPU_ONLY_BACKENDS = ("onnx", "int8")
@@ -102,6 +101,84 @@ def _auto_backend(model, tokenizer, device: str) -> tuple[str, object, str]:
         return "exact", model, f"auto: exact, because onnx is unavailable: {error}"
 
 
+
+# Saved predictions are re-scored on load. fp32 scoring reproduces them to about 1e-6; a model whose predictions
+# were made in bf16/fp16 on a GPU (the Trainer's mixed precision) differs from fp32 by up to about 1e-2.
+VERIFY_ROWS = 8
+VERIFY_TOLERANCE = 1e-3
+VERIFY_TOLERANCE_MIXED = 0.05
+
+
+def _load_tfidf(folder: Path):
+    from core.training.tfidf import TfidfModel
+
+    return TfidfModel.load(folder)
+
+
+def _load_transformer(folder: Path, model_kind: str):
+    """(tokenizer, fp32 model) of a classifier or SBERT-head run's `model/` folder."""
+    if model_kind == "sbert":  # encoder + pooling + fitted head, behind the classifier interface
+        from core.embedding_model import EmbeddingHead, embedding_classifier, load_sentence_model
+
+        head = EmbeddingHead.load(folder)  # raises first for runs without a head (pairs/Q&A data)
+        sentence_model = load_sentence_model(folder, device="cpu")
+        tokenizer, model = sentence_model.tokenizer, embedding_classifier(sentence_model, head)
+        # sentence-transformers sets the tokenizer's limit to max_seq_length; the scorer truncates itself and
+        # counts full lengths to report truncation, which would otherwise warn on every long text
+        tokenizer.model_max_length = int(getattr(model.config, "max_position_embeddings", 512))
+        return tokenizer, model
+    from transformers import AutoTokenizer
+
+    from core.pooled_classifier import load_classifier
+
+    return AutoTokenizer.from_pretrained(folder), load_classifier(folder)
+
+
+def _load_model_files(run_dir: Path, loader):
+    """`loader(model_folder)`, with unreadable or truncated model files reported as one clear error."""
+    folder = run_dir / runs.MODEL
+    try:
+        return loader(folder)
+    except (ModelNotAvailable, ConfigError):
+        raise
+    except Exception as error:  # safetensors, tokenizers and transformers raise many types for a damaged file
+        raise ModelNotAvailable(f"run {run_dir.name!r}: the model files in {folder} cannot be loaded "
+                                f"({type(error).__name__}: {str(error)[:300]}). They are incomplete or corrupt. "
+                                "Fix: retrain the run (`python -m core train --config RUN/config.json`), or "
+                                "restore the folder from a copy.") from None
+
+
+def verify_saved_predictions(scorer: "Scorer", meta: dict, rows: int = VERIFY_ROWS) -> float:
+    """Re-score a few rows of the run's saved predictions and refuse a model that does not reproduce them.
+
+    This catches weights that load without error but wrongly (a file from another run, a save bug); a run
+    without saved predictions (an older run) is accepted. Returns the largest difference found (0.0 if none).
+
+    Raises:
+        ModelNotAvailable: a probability differs by more than the tolerance.
+    """
+    from core.evaluation.predictions import read_saved_predictions
+
+    saved = read_saved_predictions(scorer.run_dir, scorer.task, scorer.labels, rows)
+    if saved is None:
+        return 0.0
+    texts, expected = saved
+    got = scorer.predict_proba(texts)
+    diff = np.abs(got - expected)
+    worst = float(diff.max()) if diff.size else 0.0
+    mixed = meta.get("prediction_precision", "fp32" if scorer.model_kind != "classifier" else None) != "fp32"
+    tolerance = VERIFY_TOLERANCE_MIXED if mixed else VERIFY_TOLERANCE
+    if not worst <= tolerance:  # `not <=` also refuses NaN
+        row, col = np.unravel_index(int(np.nanargmax(np.nan_to_num(diff, nan=np.inf))), diff.shape)
+        raise ModelNotAvailable(
+            f"run {scorer.run_dir.name!r} does not reproduce its own saved predictions: for {texts[row][:60]!r} "
+            f"label {scorer.labels[col]!r} was {expected[row, col]:.4f} when trained and is {got[row, col]:.4f} "
+            f"now (largest difference {worst:.4f} > {tolerance}). The model files are corrupt, come from another "
+            "run, or were saved by a version with a known bug (multiclass TF-IDF and SBERT-head runs saved "
+            "scrambled weights before this check). Fix: retrain the run "
+            "(`python -m core train --config RUN/config.json`).")
+    return worst
+
 @dataclass
 class Scorer:
     """A loaded run that scores texts. Build it with `Scorer.from_run`."""
@@ -136,40 +213,29 @@ class Scorer:
         """
         run_dir = Path(run_dir)
         meta = runs.read_model_meta(run_dir)
-        model_dir = run_dir / runs.MODEL
         thresholds = runs.read_thresholds(run_dir, meta["labels"])
         backend = backend or saved_backend(run_dir)
         _check_backend(backend)
         if meta["model_kind"] == "tfidf":
-            from core.training.tfidf import TfidfModel
-
-            scorer = cls(run_dir, "tfidf", meta["task"], meta["labels"], thresholds, 0, TfidfModel.load(model_dir),
-                         backend="exact")
-            scorer.predict_proba(["warm-up"])
+            model = _load_model_files(run_dir, lambda folder: _load_tfidf(folder))
+            scorer = cls(run_dir, "tfidf", meta["task"], meta["labels"], thresholds, 0, model, backend="exact")
+            verify_saved_predictions(scorer, meta)
             return scorer
         import torch
-        from transformers import AutoTokenizer
 
         if device is None:  # a CPU-only backend asked for by name runs on the CPU even where a GPU is free
             device = "cuda" if torch.cuda.is_available() and backend not in CPU_ONLY_BACKENDS else "cpu"
         if backend in CPU_ONLY_BACKENDS and device != "cpu":
             raise ConfigError(f"backend={backend!r} runs on CPU only, not {device!r}. Fix: use backend 'exact'.")
-        if meta["model_kind"] == "sbert":  # encoder + pooling + fitted head, behind the classifier interface
-            from core.embedding_model import EmbeddingHead, embedding_classifier, load_sentence_model
-
-            head = EmbeddingHead.load(model_dir)  # raises first for runs without a head (pairs/Q&A data)
-            sentence_model = load_sentence_model(model_dir, device="cpu")
-            tokenizer, model = sentence_model.tokenizer, embedding_classifier(sentence_model, head)
-            # sentence-transformers sets the tokenizer's limit to max_seq_length; the scorer truncates itself and
-            # counts full lengths to report truncation, which would otherwise warn on every long text
-            tokenizer.model_max_length = int(getattr(model.config, "max_position_embeddings", 512))
-        else:
+        tokenizer, model = _load_model_files(run_dir, lambda folder: _load_transformer(folder, meta["model_kind"]))
+        if meta["model_kind"] != "sbert":
             from core.first_token import first_token_only
-            from core.pooled_classifier import load_classifier
 
-            tokenizer = AutoTokenizer.from_pretrained(model_dir)
-            model = load_classifier(model_dir)
             first_token_only(model.to(device), tokenizer)  # before int8: the check compares fp32 logits
+        scorer = cls(run_dir, meta["model_kind"], meta["task"], meta["labels"], thresholds, int(meta["max_length"]),
+                     model.to(device), tokenizer, device, "exact")
+        # the fp32 model must reproduce what the job saved before any backend changes its arithmetic
+        verify_saved_predictions(scorer, meta)
         note = ""
         if backend == "auto":
             backend, model, note = _auto_backend(model, tokenizer, device)
@@ -183,8 +249,7 @@ class Scorer:
             from core.bf16_backend import bf16_classifier
 
             model = bf16_classifier(model.to(device), tokenizer, device)
-        scorer = cls(run_dir, meta["model_kind"], meta["task"], meta["labels"], thresholds, int(meta["max_length"]),
-                     model.to(device), tokenizer, device, backend, note)
+        scorer.model, scorer.backend, scorer.backend_note = model.to(device), backend, note
         scorer.predict_proba(["warm-up"])  # the first forward pays one-off kernel set-up; not the user's first text
         return scorer
 

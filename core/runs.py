@@ -6,6 +6,7 @@ this module owns the file names and the reading/writing of the small JSON files.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -137,18 +138,61 @@ def read_model_meta(run_dir: Path) -> dict:
         ModelNotAvailable: the run has no saved model yet (still training, failed or stopped).
     """
     run_dir = Path(run_dir)
-    meta = read_json(run_dir / MODEL / MODEL_META)
-    if meta is None:
+    path = run_dir / MODEL / MODEL_META
+    if not path.exists():
         raise ModelNotAvailable(f"Run {run_dir.name!r} has no saved model (state: "
                                 f"{read_status(run_dir).get('state', 'unknown')}). "
                                 "Fix: pick a succeeded run, or wait for this one to finish.")
+    meta = read_json(path)
+    problem = _meta_problem(meta)
+    if problem:
+        raise ModelNotAvailable(f"Run {run_dir.name!r}: {path} is damaged ({problem}). "
+                                "Fix: retrain the run (`python -m core train --config RUN/config.json`).")
     return meta
 
 
+def _meta_problem(meta) -> str | None:
+    """What is wrong with a model metadata object, or None."""
+    if not isinstance(meta, dict):
+        return f"expected a JSON object, found {type(meta).__name__ if meta is not None else 'unreadable JSON'}"
+    if meta.get("model_kind") not in ("classifier", "tfidf", "sbert"):
+        return f"model_kind {meta.get('model_kind')!r} is not classifier, tfidf or sbert"
+    if meta.get("task") not in ("multilabel", "multiclass") and meta.get("head", True) is not False:
+        return f"task {meta.get('task')!r} is not multilabel or multiclass"
+    labels = meta.get("labels")
+    if meta.get("head", True) is not False and (
+            not isinstance(labels, list) or not labels or not all(isinstance(x, str) and x for x in labels)):
+        return f"labels {labels!r} are not a non-empty list of names"
+    if not isinstance(meta.get("max_length"), int) or isinstance(meta.get("max_length"), bool):
+        return f"max_length {meta.get('max_length')!r} is not a whole number"
+    return None
+
+
 def read_thresholds(run_dir: Path, labels: list[str]) -> dict[str, float]:
-    """The saved per-label thresholds (0.5 for a label without one)."""
-    saved = (read_json(Path(run_dir) / THRESHOLDS, {}) or {}).get("thresholds", {})
-    return {label: float(saved.get(label, 0.5)) for label in labels}
+    """The saved per-label thresholds; 0.5 for every label when the run has no `thresholds.json`.
+
+    Raises:
+        ModelNotAvailable: the file exists but is not JSON, lacks a label, or holds a value that is not a
+            number in [0, 1] (NaN, -3, "0.4", null): a silent fallback would flag everything or nothing.
+    """
+    path = Path(run_dir) / THRESHOLDS
+    if not path.exists():
+        return {label: 0.5 for label in labels}
+    fix = (f"Fix: save thresholds again on the Evaluate page, or delete {path.name} to use 0.5 for every label.")
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise ModelNotAvailable(f"{path} cannot be read ({str(error)[:120]}). {fix}") from None
+    saved = payload.get("thresholds") if isinstance(payload, dict) else None
+    if not isinstance(saved, dict):
+        raise ModelNotAvailable(f"{path} has no \"thresholds\" object (found {str(payload)[:80]!r}). {fix}")
+    result = {}
+    for label in labels:
+        value = saved.get(label)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+            raise ModelNotAvailable(f"{path}: the threshold of {label!r} is {value!r}, not a number in [0, 1]. {fix}")
+        result[label] = float(value)
+    return result
 
 
 def save_thresholds(run_dir: Path, payload: dict) -> None:

@@ -87,7 +87,11 @@ if predictions.task == "multiclass":
 
 # ------------------------------------------------------------------------------------------ threshold sliders
 slider_key = {label: f"thr.{info.name}.{label}" for label in labels}
-initial = read_thresholds(info.path, labels)
+try:
+    initial = read_thresholds(info.path, labels)
+except CoreError as exc:  # a damaged thresholds.json: say which file and how to fix it, never guess 0.5
+    st.error(str(exc))
+    st.stop()
 for label in labels:
     st.session_state.setdefault(slider_key[label], float(initial[label]))
 st.session_state.setdefault(f"thr.{info.name}.method", saved.get("method", "manual"))

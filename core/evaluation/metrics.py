@@ -108,3 +108,16 @@ def confusion_matrix(truth: np.ndarray, predicted: np.ndarray, classes: int) -> 
     matrix = np.zeros((classes, classes), dtype=np.int64)
     np.add.at(matrix, (np.asarray(truth, dtype=np.int64), np.asarray(predicted, dtype=np.int64)), 1)
     return matrix
+
+
+def evaluate_probs(probs: np.ndarray, dataset, task: str, labels: list[str], thresholds: dict | None) -> dict:
+    """Metrics of `probs` against a labelled dataset (multilabel decisions at `thresholds`, else 0.5; multiclass
+    decisions are the top class), with the row count."""
+    truth = dataset.label_matrix()
+    if task == "multilabel":
+        cut = np.array([thresholds[label] for label in labels]) if thresholds else 0.5
+        result = multilabel_metrics(probs, truth, labels, cut)
+    else:
+        result = multiclass_metrics(probs, truth, labels)
+    result["rows"] = len(truth)
+    return result

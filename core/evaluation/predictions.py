@@ -73,6 +73,27 @@ def save_predictions(run_dir: Path, predictions: SplitPredictions) -> Path:
     return path
 
 
+def read_saved_predictions(run_dir: Path, task: str, labels: list[str],
+                           rows: int) -> tuple[list[str], np.ndarray] | None:
+    """(texts, probabilities) of the first `rows` rows the job saved (test, else validation); None if none saved.
+
+    Raises:
+        ModelNotAvailable: the file is unreadable or lacks the run's label columns.
+    """
+    for split in ("test", "val"):
+        path = predictions_path(run_dir, split)
+        if not path.exists():
+            continue
+        try:
+            frame = pd.read_parquet(path).head(rows)
+            saved = SplitPredictions.from_frame(frame, split, task, labels)
+        except Exception as error:  # pyarrow raises several types for a damaged file; pandas KeyError for columns
+            raise ModelNotAvailable(f"{path} cannot be read ({type(error).__name__}: {str(error)[:200]}). "
+                                    "Fix: retrain the run, or delete that file to have it scored again.") from None
+        return saved.texts, saved.probs
+    return None
+
+
 def score_dataset(scorer, dataset, split: str, progress: Callable[[int, int], None] | None = None,
                   chunk: int = 512) -> SplitPredictions:
     """Score a labelled dataset with `scorer`, in row order and in chunks (progress(done, total) after each)."""

@@ -19,28 +19,14 @@ import numpy as np
 from core import runs
 from core.config import TrainConfig
 from core.errors import CoreError
+from core.evaluation.metrics import evaluate_probs
 from core.fileio import write_json, write_text_atomic
-from core.inference import META_FILE
 from core.jobs import device_lock
 from core.training.data import TrainingData, load_training_data
 
 
 def _rank() -> int:
     return int(os.environ.get("RANK", "0"))
-
-
-def evaluate_probs(probs: np.ndarray, data_part, task: str, labels: list[str], thresholds: dict | None) -> dict:
-    """Metrics of `probs` against a dataset's labels (multilabel decisions at `thresholds`, else 0.5)."""
-    from core.evaluation.metrics import multiclass_metrics, multilabel_metrics
-
-    truth = data_part.label_matrix()
-    if task == "multilabel":
-        cut = np.array([thresholds[label] for label in labels]) if thresholds else 0.5
-        result = multilabel_metrics(probs, truth, labels, cut)
-    else:
-        result = multiclass_metrics(probs, truth, labels)
-    result["rows"] = len(truth)
-    return result
 
 
 def finish(run_dir: Path, config: TrainConfig, data: TrainingData, predict, extra_metrics: dict) -> dict:
@@ -96,7 +82,7 @@ def train_tfidf(run_dir: Path, config: TrainConfig, data: TrainingData) -> str:
     started = time.perf_counter()
     model = TfidfModel.fit(data, config.seed)
     model.save(run_dir / runs.MODEL)
-    write_json(run_dir / runs.MODEL / META_FILE, {"model_kind": "tfidf", "task": data.task, "labels": data.labels,
+    write_json(run_dir / runs.MODEL / runs.MODEL_META, {"model_kind": "tfidf", "task": data.task, "labels": data.labels,
                                                    "max_length": 0})
     finish(run_dir, config, data, model.predict_proba, {"train_seconds": round(time.perf_counter() - started, 2)})
     append_jsonl(run_dir / runs.PROGRESS, {"event": "end", "step": 1, "max_steps": 1,
@@ -108,6 +94,10 @@ def last_checkpoint(run_dir: Path) -> Path | None:
     """The newest `checkpoints/checkpoint-N` folder, if any."""
     folders = [p for p in (run_dir / runs.CHECKPOINTS).glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
     return max(folders, key=lambda p: int(p.name.split("-")[-1])) if folders else None
+
+
+def _precision_name(args) -> str:
+    return "bf16" if args.bf16 else "fp16" if args.fp16 else "fp32"
 
 
 def train_classifier(run_dir: Path, config: TrainConfig, data: TrainingData, resume: bool,
@@ -141,9 +131,11 @@ def train_classifier(run_dir: Path, config: TrainConfig, data: TrainingData, res
         trainer.model.save_pretrained(run_dir / runs.MODEL)
     # save_model also pickles TrainingArguments; runs load only safetensors/JSON, so drop the pickle.
     (run_dir / runs.MODEL / "training_args.bin").unlink(missing_ok=True)
-    write_json(run_dir / runs.MODEL / META_FILE, {"model_kind": "classifier", "task": data.task,
+    write_json(run_dir / runs.MODEL / runs.MODEL_META, {"model_kind": "classifier", "task": data.task,
                                                    "labels": data.labels, "max_length": trainer.max_length,
-                                                   "pooling": pooling})
+                                                   "pooling": pooling,
+                                                   # the saved predictions' arithmetic, for the check on load
+                                                   "prediction_precision": _precision_name(trainer.args)})
     extra["baseline_tfidf"] = tfidf_baseline_metrics(data, config.seed)
     finish(run_dir, config, data, predict, extra)
     return "succeeded"
@@ -163,7 +155,8 @@ def _base_embedding_metrics(run_dir: Path, encode, data: TrainingData, family: s
     cached = read_json(cache, None)
     if cached:
         return cached
-    result = {"embedding": evaluate_embeddings(encode, data, family, split, config.knn_k, config.seed)}
+    result = {"embedding": evaluate_embeddings(encode, data, family, split, config.knn_k, config.seed,
+                                                        n_clusters=config.n_clusters)}
     if family == "labelled":
         result["head"] = _head_metrics(encode, data, split, config.seed)[1]
     write_json(cache, result)
@@ -219,7 +212,8 @@ def train_sbert(run_dir: Path, config: TrainConfig, data: TrainingData, resume: 
                                          2)}
     encode = memoized_encoder(model)  # the splits are embedded once for the metrics, the head and the predictions
     extra["embedding"] = {"split": split, "base": base["embedding"],
-                          "fine_tuned": evaluate_embeddings(encode, data, family, split, config.knn_k, config.seed)}
+                          "fine_tuned": evaluate_embeddings(encode, data, family, split, config.knn_k, config.seed,
+                                                        n_clusters=config.n_clusters)}
     meta = {"model_kind": "sbert", "task": data.task, "labels": data.labels, "max_length": model.max_seq_length,
             "loss": trainer.loss_name, "head": family == "labelled"}
     if family != "labelled":  # pairs / triplets / Q&A: an embedding model, no scoring head
@@ -227,13 +221,13 @@ def train_sbert(run_dir: Path, config: TrainConfig, data: TrainingData, resume: 
                    "rows": {name: 0 if part is None else len(part.frame)
                             for name, part in (("train", data.train), ("val", data.val), ("test", data.test))},
                    **extra}
-        write_json(run_dir / runs.MODEL / META_FILE, meta)
+        write_json(run_dir / runs.MODEL / runs.MODEL_META, meta)
         write_json(run_dir / runs.METRICS, metrics)
         write_text_atomic(run_dir / runs.CARD, embedding_card(config, metrics, data.source))
         return "succeeded"
     head, head_metrics = _head_metrics(encode, data, split, config.seed)
     head.save(run_dir / runs.MODEL)
-    write_json(run_dir / runs.MODEL / META_FILE, meta)
+    write_json(run_dir / runs.MODEL / runs.MODEL_META, meta)
     extra["head"] = {"base": base.get("head"), "fine_tuned": head_metrics}
     extra["baseline_tfidf"] = tfidf_baseline_metrics(data, config.seed)
     finish(run_dir, config, data, lambda texts: head.predict_proba(encode(texts)), extra)

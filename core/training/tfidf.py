@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.fileio import save_arrays, write_text_atomic
 from core.training.data import TrainingData
 
 VOCAB_FILE = "tfidf_vocabulary.json"
@@ -59,14 +60,11 @@ class TfidfModel:
         return [str(names[i]) for i in row.col], row.data * self.coef[target, row.col]
 
     def save(self, folder: Path) -> None:
-        from safetensors.numpy import save_file
-
-        folder.mkdir(parents=True, exist_ok=True)
         vocabulary = {term: int(index) for term, index in self.vectorizer.vocabulary_.items()}
-        (folder / VOCAB_FILE).write_text(json.dumps({"task": self.task, "labels": self.labels,
-                                                     "vocabulary": vocabulary}, ensure_ascii=False))
-        save_file({"idf": self.vectorizer.idf_.astype(np.float32), "coef": self.coef, "intercept": self.intercept},
-                  str(folder / WEIGHTS_FILE))
+        write_text_atomic(folder / VOCAB_FILE, json.dumps({"task": self.task, "labels": self.labels,
+                                                           "vocabulary": vocabulary}, ensure_ascii=False))
+        save_arrays(folder / WEIGHTS_FILE, {"idf": self.vectorizer.idf_.astype(np.float32), "coef": self.coef,
+                                            "intercept": self.intercept})
 
     @classmethod
     def load(cls, folder: Path) -> "TfidfModel":
