@@ -102,7 +102,9 @@ def cmd_data_prepare(args) -> int:
 _TRAIN_FLAGS = {"data": str, "base_model": str, "task": str, "model_kind": str, "epochs": float, "max_steps": int,
                 "batch_size": int, "learning_rate": float, "max_length": int, "eval_steps": int, "seed": int,
                 "run_name": str, "text_col": str, "label_col": str, "num_processes": int, "precision": str,
-                "loss": str, "max_pairs": int, "knn_k": int, "pooling": str}
+                "loss": str, "max_pairs": int, "knn_k": int, "pooling": str, "val_fraction": float,
+                "test_fraction": float, "downsample_majority": float, "oversample_ratio": float, "n_clusters": int}
+_TRAIN_SWITCHES = {"oversample": ("oversample", True), "no_clean": ("clean", False)}  # flag -> (config key, value)
 
 
 def _train_config(args):
@@ -113,6 +115,9 @@ def _train_config(args):
         value = getattr(args, name)
         if value is not None:
             data[name] = value
+    for flag, (key, value) in _TRAIN_SWITCHES.items():
+        if getattr(args, flag):
+            data[key] = value
     if args.label_cols:
         data["label_cols"] = args.label_cols
     return TrainConfig.from_dict(data)
@@ -270,19 +275,11 @@ def cmd_rewrite(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from core.data import load_dataset
-    from core.inference import Scorer
+    from core.evaluate import evaluate_run
     from core.runs import run_path
-    from core.training.job import evaluate_probs
 
-    scorer = Scorer.from_run(run_path(args.run))
-    dataset = load_dataset(args.data, kind=scorer.task)
-    if dataset.labels != scorer.labels:
-        raise DataError(f"{args.data} has labels {dataset.labels}, the run predicts {scorer.labels}. "
-                        "Fix: evaluate on data with the run's labels.")
-    probs = scorer.predict_proba(dataset.frame["text"].tolist())
-    thresholds = scorer.thresholds if scorer.task == "multilabel" else None
-    print(to_json(evaluate_probs(probs, dataset, scorer.task, scorer.labels, thresholds)))
+    print(to_json(evaluate_run(run_path(args.run), args.data, compare_base=args.compare_base,
+                               backend=args.backend)))
     return 0
 
 
@@ -341,6 +338,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, kind in _TRAIN_FLAGS.items():
         train.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None)
     train.add_argument("--label-cols", nargs="+", default=None)
+    train.add_argument("--oversample", action="store_true", help="repeat minority training rows")
+    train.add_argument("--no-clean", action="store_true", help="skip URL/mention/entity/whitespace cleaning")
     train.set_defaults(func=cmd_train)
 
     score = sub.add_parser("score", help="score texts with a run; JSON per text")
@@ -389,9 +388,13 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--compare-base", action="store_true", help="also search with the run's base model")
     search.set_defaults(func=cmd_search)
 
-    evaluate = sub.add_parser("evaluate", help="metrics of a run on a labelled file")
-    evaluate.add_argument("--run", required=True)
-    evaluate.add_argument("--data", required=True)
+    evaluate = sub.add_parser("evaluate", help="metrics of a run on a labelled file or dataset version; JSON")
+    evaluate.add_argument("--run", required=True, help="run folder name or path (inside the models folder)")
+    evaluate.add_argument("--data", required=True,
+                          help="labelled file, or a dataset version folder (its test split, else validation)")
+    evaluate.add_argument("--backend", choices=BACKENDS, help="scoring backend (default: the run's saved one)")
+    evaluate.add_argument("--compare-base", action="store_true",
+                          help="SBERT runs without a head: also the base model's metrics on the same data")
     evaluate.set_defaults(func=cmd_evaluate)
 
     sub.add_parser("models", help="list the base-model catalog").set_defaults(func=cmd_models)

@@ -125,6 +125,7 @@ def load_dataset(
     fmt: str | None = None,
     delimiter: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    for_evaluation: bool = False,
 ) -> Dataset:
     """Read a file and interpret it as a validated `Dataset`.
 
@@ -141,19 +142,21 @@ def load_dataset(
         columns: role -> column for pairs/triplets/qa (e.g. {"question": "q", "answer": "a"}).
         drop_empty: drop rows with empty texts instead of failing.
         name, fmt, delimiter, max_bytes: passed to `read_table`.
+        for_evaluation: a label without positive (or negative) rows is a warning, not an error: a small test
+            file may lack a rare label, and its metrics are then simply undefined.
 
     Raises:
         DataError: the file or its columns/labels cannot be used (the message says how to fix it).
     """
     raw = read_table(source, name=name, fmt=fmt, delimiter=delimiter, max_bytes=max_bytes)
     return interpret(raw, kind=kind, text_col=text_col, label_cols=label_cols, label_col=label_col,
-                     class_names=class_names, columns=columns, drop_empty=drop_empty)
+                     class_names=class_names, columns=columns, drop_empty=drop_empty, for_evaluation=for_evaluation)
 
 
 def interpret(raw: RawTable, *, kind: str | None = None, text_col: str | None = None,
               label_cols: list[str] | None = None, label_col: str | None = None,
               class_names: list[str] | None = None, columns: dict[str, str] | None = None,
-              drop_empty: bool = False) -> Dataset:
+              drop_empty: bool = False, for_evaluation: bool = False) -> Dataset:
     """Turn a `RawTable` into a validated `Dataset` (see `load_dataset` for the arguments)."""
     frame = raw.frame
     frame.columns = [str(c) for c in frame.columns]
@@ -162,7 +165,7 @@ def interpret(raw: RawTable, *, kind: str | None = None, text_col: str | None = 
     inference: list[str] = []
     spec = _infer_spec(raw, kind, text_col, label_cols, label_col, class_names, columns or {}, inference)
     dataset = Dataset(frame, spec, raw.name, inference, list(raw.warnings), {})
-    return _validate(dataset, raw.name, drop_empty)
+    return _validate(dataset, raw.name, drop_empty, for_evaluation)
 
 
 # ----------------------------------------------------------------------------------------------- inference
@@ -308,7 +311,7 @@ def _empty_text_mask(series: pd.Series) -> np.ndarray:
     return (series.isna() | series.astype(str).str.strip().eq("")).to_numpy()
 
 
-def _validate(dataset: Dataset, name: str, drop_empty: bool) -> Dataset:
+def _validate(dataset: Dataset, name: str, drop_empty: bool, for_evaluation: bool = False) -> Dataset:
     spec, frame = dataset.spec, dataset.frame
     source_cols = ([spec.text_col] if spec.text_col else []) + [
         col for role, col in spec.columns.items() if role not in ("label", "score")]
@@ -323,7 +326,7 @@ def _validate(dataset: Dataset, name: str, drop_empty: bool) -> Dataset:
     if spec.id_col:
         _check_ids(frame[spec.id_col], name, spec.id_col)
     if spec.kind == "multilabel":
-        frame = _multilabel_frame(dataset, frame, name)
+        frame = _multilabel_frame(dataset, frame, name, for_evaluation)
     elif spec.kind == "multiclass":
         frame = _multiclass_frame(dataset, frame, name)
     else:
@@ -348,7 +351,7 @@ def _with_id(spec: DatasetSpec, frame: pd.DataFrame, out: dict) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _multilabel_frame(dataset: Dataset, frame: pd.DataFrame, name: str) -> pd.DataFrame:
+def _multilabel_frame(dataset: Dataset, frame: pd.DataFrame, name: str, for_evaluation: bool) -> pd.DataFrame:
     spec = dataset.spec
     labels = frame[spec.label_cols].apply(pd.to_numeric, errors="coerce")
     for column in spec.label_cols:
@@ -375,9 +378,16 @@ def _multilabel_frame(dataset: Dataset, frame: pd.DataFrame, name: str) -> pd.Da
     if not len(frame):
         return pd.DataFrame()
     for column in spec.label_cols:
-        if labels[column].sum() == 0:
-            raise DataError(f"{name}: label {column!r} has no positive rows (all {len(frame)} are 0). "
-                            f"Fix: add positive examples or drop the label (--drop-labels {column}).")
+        positives = int(labels[column].sum())
+        if 0 < positives < len(frame):
+            continue
+        which = "no positive rows (all {n} are 0)" if positives == 0 else "no negative rows (all {n} are 1)"
+        message = f"{name}: label {column!r} has {which.format(n=len(frame))}"
+        if for_evaluation:
+            dataset.warnings.append(f"{message}; its ROC-AUC and PR-AUC are undefined on this file.")
+            continue
+        raise DataError(f"{message}, so there is nothing to learn for it. "
+                        f"Fix: add rows of the other value, or drop the label (--drop-labels {column}).")
     out = {"text": frame[spec.text_col].astype(str).to_numpy()}
     out.update({column: labels[column].astype(np.int8).to_numpy() for column in spec.label_cols})
     return _with_id(spec, frame, out).reset_index(drop=True)

@@ -1,0 +1,95 @@
+"""Evaluate a saved run on labelled data: `python -m core evaluate --run RUN --data FILE_OR_VERSION`.
+
+- Classifier, TF-IDF and SBERT-head runs: the run's Scorer scores the texts; the metrics are those the job
+  wrote into `metrics.json` (multilabel decisions at the run's thresholds, multiclass at the top class).
+- SBERT runs without a head (trained on pairs, triplets or Q&A): the embedding metrics of the data's kind
+  (retrieval, pair classification or pair-score correlation), optionally beside the base model's.
+
+The data is a file (CSV, TSV, JSONL, Parquet) or a saved dataset version folder, whose test split (else its
+validation split) is used. Classes are matched to the run's by name, or by index when the file holds ids.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from core import runs
+from core.config import TrainConfig
+from core.data import Dataset, load_dataset, load_version
+from core.errors import DataError
+from core.evaluation.metrics import evaluate_probs
+from core.inference import Scorer
+from core.training.data import TrainingData
+
+
+def evaluation_data(path: str | Path, kind: str | None, labels: list[str] | None) -> tuple[Dataset, str]:
+    """(dataset, what it is) for a file or a dataset version folder, read with the run's kind and labels.
+
+    Raises:
+        DataError: unreadable data, a version without a labelled test/val split, or other labels than the run's.
+    """
+    folder = Path(path)
+    if folder.is_dir():
+        if not (folder / "dataset.json").exists():
+            raise DataError(f"{path} is a folder but not a dataset version (no dataset.json). "
+                            "Fix: give a data file, or a folder written by `python -m core data prepare`.")
+        parts = load_version(folder)
+        split = "test" if parts.get("test") is not None and len(parts["test"].frame) else "val"
+        dataset, where = parts[split], f"{folder.name} ({split} split)"
+    else:
+        options = {}
+        if kind == "multiclass":
+            options["class_names"] = labels  # string classes by name, integer ids by index
+        elif kind == "multilabel":
+            options["label_cols"] = labels
+        dataset, where = load_dataset(path, kind=kind, for_evaluation=True, **options), str(path)
+    if kind is not None and dataset.kind != kind:
+        raise DataError(f"{where} holds {dataset.kind} data; the run was trained on {kind} data. "
+                        "Fix: evaluate on data of the run's kind.")
+    if labels is not None and dataset.labels != labels:
+        raise DataError(f"{where} has labels {dataset.labels}, the run predicts {labels}. "
+                        "Fix: evaluate on data with the run's labels.")
+    return dataset, where
+
+
+def evaluate_run(run_dir: Path, data: str | Path, compare_base: bool = False, backend: str | None = None) -> dict:
+    """Metrics of a saved run on labelled data (see the module doc).
+
+    Raises:
+        ModelNotAvailable: the run has no usable model; DataError: the data does not fit the run.
+    """
+    run_dir = Path(run_dir)
+    meta = runs.read_model_meta(run_dir)
+    if meta.get("head", True) is False:
+        return _embedding_metrics(run_dir, data, compare_base)
+    scorer = Scorer.from_run(run_dir, backend=backend)
+    dataset, where = evaluation_data(data, scorer.task, scorer.labels)
+    # float32, as the job saved and measured its predictions: the same numbers give the same metrics
+    probs = scorer.predict_proba(dataset.frame["text"].astype(str).tolist()).astype(np.float32)
+    thresholds = scorer.thresholds if scorer.task == "multilabel" else None
+    result = evaluate_probs(probs, dataset, scorer.task, scorer.labels, thresholds)
+    return {"run": run_dir.name, "data": where, "backend": scorer.backend, "warnings": dataset.warnings, **result}
+
+
+def _embedding_metrics(run_dir: Path, data: str | Path, compare_base: bool) -> dict:
+    """Retrieval / pair metrics of an SBERT run without a head (and of its base model) on `data`."""
+    from core.embedding_model import memoized_encoder
+    from core.search import base_model, run_model
+    from core.training.sbert import loss_family
+    from core.training.sbert_eval import evaluate_embeddings
+
+    dataset, where = evaluation_data(data, None, None)
+    if dataset.kind in ("multilabel", "multiclass"):
+        raise DataError(f"{where} is labelled text, but run {run_dir.name!r} has no classification head. "
+                        "Fix: evaluate it on pairs, triplets or Q&A data like its training data.")
+    # the given data is the whole evaluation set: its texts are also the retrieval corpus
+    part = TrainingData(dataset, dataset, dataset, dataset.kind, dataset.labels, str(data))
+    family = loss_family(part)
+    knn_k = TrainConfig.from_json(run_dir / runs.CONFIG).knn_k
+    result = {"run": run_dir.name, "data": where, "kind": dataset.kind,
+              "fine_tuned": evaluate_embeddings(memoized_encoder(run_model(run_dir)), part, family, "test", knn_k)}
+    if compare_base:
+        result["base"] = evaluate_embeddings(memoized_encoder(base_model(run_dir)), part, family, "test", knn_k)
+    return result

@@ -1,0 +1,96 @@
+"""Checks every trained run of a models folder in this fresh process, as a user reloading it would.
+
+`python -m tests.matrix_worker MODELS_DIR OUT_JSON`: for each run, every backend that loads for it scores
+the run's saved test predictions' texts; `evaluate` runs on the run's own test rows written as a file;
+one explanation and one local rewrite are made. The results go to OUT_JSON for tests/test_matrix.py.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def _numbers(tree, prefix: str = "") -> dict[str, float]:
+    """Flatten the numeric leaves of a metrics dict (`per_label.toxic.roc_auc` -> value)."""
+    out = {}
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            out.update(_numbers(value, f"{prefix}{key}."))
+    elif isinstance(tree, (int, float)) and not isinstance(tree, bool):
+        out[prefix[:-1]] = float(tree)
+    return out
+
+
+def _test_file(run_dir: Path, saved, folder: Path) -> Path:
+    """The run's own test rows as a labelled CSV (class names for multiclass)."""
+    frame = pd.DataFrame({"text": saved.texts})
+    if saved.task == "multilabel":
+        for i, label in enumerate(saved.labels):
+            frame[label] = saved.truth[:, i]
+    else:
+        frame["label"] = [saved.labels[i] for i in saved.truth.argmax(axis=1)]
+    path = folder / f"{run_dir.name}-test.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def check_run(run_dir: Path, scratch: Path) -> dict:
+    from core import runs
+    from core.bf16_backend import native_bf16
+    from core.errors import CoreError
+    from core.evaluate import evaluate_run
+    from core.evaluation.predictions import load_predictions
+    from core.explain import explain
+    from core.inference import Scorer
+    from core.rewrite import rewrite
+
+    meta = runs.read_model_meta(run_dir)
+    saved = load_predictions(run_dir, "test")
+    result: dict = {"kind": meta["model_kind"], "task": meta["task"], "rows": len(saved), "backends": {}}
+    backends = ["exact"] if meta["model_kind"] == "tfidf" else ["exact", "onnx", "int8"]
+    if meta["model_kind"] != "tfidf" and native_bf16("cpu")[0]:
+        backends.append("bf16")
+    for backend in backends:
+        try:
+            scorer = Scorer.from_run(run_dir, device="cpu", backend=backend)
+            probs = scorer.predict_proba(saved.texts)
+            result["backends"][backend] = {"max_diff": float(np.abs(probs - saved.probs).max()),
+                                           "loaded_as": scorer.backend}
+        except CoreError as error:
+            result["backends"][backend] = {"error": str(error)}
+    evaluated = evaluate_run(run_dir, _test_file(run_dir, saved, scratch), backend="exact")
+    trained = json.loads((run_dir / runs.METRICS).read_text())["test"]
+    now, then = _numbers(evaluated), _numbers(trained)
+    result["evaluate_keys"] = sorted(set(then) - set(now))  # metrics the job wrote that evaluate lacks
+    diffs = {key: abs(now[key] - then[key]) for key in then if key in now}
+    result["evaluate_max_diff"] = max(diffs.values())
+    result["evaluate_worst"] = max(diffs, key=diffs.get)
+    scorer = Scorer.from_run(run_dir, device="cpu", backend="exact")
+    text = saved.texts[0]
+    method = "linear" if meta["model_kind"] == "tfidf" else "attention"
+    attribution = explain(scorer, text, method)
+    result["explain"] = {"method": method, "words": len(attribution.words),
+                         "finite": bool(np.all(np.isfinite(attribution.word_scores)))}
+    candidates = rewrite(scorer, "you are a stupid idiot and I hate you", "local")
+    result["rewrite"] = {"candidates": len(candidates),
+                         "scored": all(set(c.after) == set(scorer.labels) for c in candidates)}
+    return result
+
+
+def main(models_dir: str, out: str) -> int:
+    scratch = Path(out).parent
+    results = {}
+    for run_dir in sorted(Path(models_dir).iterdir()):
+        if (run_dir / "config.json").exists():
+            results[run_dir.name] = check_run(run_dir, scratch)
+    Path(out).write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:]))

@@ -1,0 +1,103 @@
+"""The model-kind x task matrix: every kind a user can train, on both tasks, reloaded in a fresh process.
+
+Each cell trains a tiny run in this process; one subprocess (tests/matrix_worker.py) then loads every run as a
+user would (`Scorer.from_run` with every backend that loads for it, `evaluate` on the run's own test rows, one
+explanation, one local rewrite) and the tests below compare with what the job saved. A new model kind or
+backend adds a row here, not a test file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from tests.conftest import ROOT
+
+# kind -> config overrides; "{bert}"/"{deberta}"/"{sbert}" name the session's tiny models
+KINDS = {
+    "classifier-cls": {"model_kind": "classifier", "base_model": "{bert}", "pooling": "cls"},
+    "classifier-mean": {"model_kind": "classifier", "base_model": "{bert}", "pooling": "mean"},
+    "deberta-v2": {"model_kind": "classifier", "base_model": "{deberta}"},
+    "tfidf": {"model_kind": "tfidf"},
+    "sbert-head": {"model_kind": "sbert", "base_model": "{sbert}"},
+}
+TASKS = ("multilabel", "multiclass")
+CELLS = [(kind, task) for kind in KINDS for task in TASKS]
+EXACT = {"exact": 1e-5, "onnx": 1e-5}  # tolerance against the saved predictions
+APPROXIMATE = {"bf16": 0.05, "int8": 0.2}  # these change the arithmetic; tiny random models stay close
+
+
+def _multiclass_file(folder):
+    """The bundled sample as three classes: hate (identity_hate), offensive (other toxic), neither."""
+    frame = pd.read_csv(ROOT / "data" / "sample.csv")
+    label = ["hate" if row.identity_hate else "offensive" if row.toxic or row.insult or row.obscene else "neither"
+             for row in frame.itertuples()]
+    path = folder / "sample-multiclass.csv"
+    pd.DataFrame({"text": frame["comment_text"], "label": label}).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def matrix(tmp_path_factory, tiny_bert, tiny_deberta, tiny_sbert):
+    """{(kind, task): the worker's findings for that run}, trained here and checked in a fresh process."""
+    from core import runs
+    from core.config import TrainConfig
+    from core.training.job import run_job
+
+    folder = tmp_path_factory.mktemp("matrix")
+    models = folder / "models"
+    data = {"multilabel": str(ROOT / "data" / "sample.csv"), "multiclass": str(_multiclass_file(folder))}
+    names = {"bert": str(tiny_bert), "deberta": str(tiny_deberta), "sbert": str(tiny_sbert)}
+    cells = {}
+    for kind, task in CELLS:
+        values = {key: value.format(**names) for key, value in KINDS[kind].items()}
+        config = TrainConfig.from_dict({**values, "task": task, "data": data[task], "max_steps": 8, "eval_steps": 8,
+                                        "batch_size": 16, "learning_rate": 1e-2, "early_stopping_patience": 0,
+                                        "run_name": f"{kind}-{task}"})
+        run_dir = runs.new_run_dir(f"{kind}-{task}", models)
+        config.to_json(run_dir / runs.CONFIG)
+        assert run_job(run_dir) == "succeeded", (run_dir / runs.STATUS).read_text()
+        cells[run_dir.name] = (kind, task)
+    out = folder / "matrix.json"
+    env = {**os.environ, "CLEANSPEECH_MODELS_DIR": str(models)}
+    done = subprocess.run([sys.executable, "-m", "tests.matrix_worker", str(models), str(out)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = json.loads(out.read_text())
+    return {cells[name]: value for name, value in found.items()}
+
+
+@pytest.mark.parametrize("kind,task", CELLS)
+def test_reloaded_run_scores_as_it_trained(matrix, kind, task):
+    cell = matrix[(kind, task)]
+    assert (cell["kind"], cell["task"]) == (KINDS[kind]["model_kind"], task) and cell["rows"] > 10
+    must_load = ["exact"] if kind == "tfidf" else ["exact", "onnx", "int8"]
+    assert set(must_load) <= set(cell["backends"])
+    for backend, found in cell["backends"].items():
+        if backend in must_load:
+            assert "error" not in found, (backend, found)
+        if "error" in found:  # bf16 where the CPU has no native bf16: refused with its reason
+            assert "bf16" in found["error"]
+            continue
+        limit = EXACT.get(backend) or APPROXIMATE[backend]
+        assert found["max_diff"] <= limit, (backend, found)
+        assert found["loaded_as"] == backend
+
+
+@pytest.mark.parametrize("kind,task", CELLS)
+def test_evaluate_after_reload_equals_training_time_metrics(matrix, kind, task):
+    cell = matrix[(kind, task)]
+    assert cell["evaluate_keys"] == []
+    assert cell["evaluate_max_diff"] <= (1e-6 if kind == "tfidf" else 1e-5), cell["evaluate_worst"]
+
+
+@pytest.mark.parametrize("kind,task", CELLS)
+def test_reloaded_run_explains_and_rewrites(matrix, kind, task):
+    cell = matrix[(kind, task)]
+    assert cell["explain"]["words"] > 0 and cell["explain"]["finite"]
+    assert cell["rewrite"]["candidates"] >= 1 and cell["rewrite"]["scored"]
