@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
@@ -18,9 +21,13 @@ import pandas as pd
 
 from core.data.io import DEFAULT_MAX_BYTES, decode_text, format_of, read_bytes
 from core.errors import DataError
+from core.fileio import umask_mode
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 PROB_PREFIX = "p_"
+# A line break inside a cell starts a new row in some spreadsheets (a bare \r in Excel): each line of a cell
+# is neutralised, not only the first.
+_LINE_START_RE = re.compile(r"([\r\n])(?=[=+\-@\t])")
 
 
 @dataclass
@@ -36,10 +43,11 @@ class BatchResult:
 
 
 def neutralise_formula(value):
-    """Prefix a text cell that a spreadsheet would evaluate (`=SUM(...)`, `@cmd`, ...) with `'`."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
+    """Prefix a text cell, and every line inside it, that a spreadsheet would evaluate (`=SUM(...)`) with `'`."""
+    if not isinstance(value, str):
+        return value
+    value = _LINE_START_RE.sub(r"\1'", value)
+    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
 
 
 def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -53,24 +61,33 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def read_chunks(raw: bytes, name: str, chunk_rows: int, warnings: list[str]) -> Iterator[pd.DataFrame]:
-    """Yield the table's rows `chunk_rows` at a time (strings kept as strings)."""
-    fmt = format_of(name, None)
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
+    """Yield the table's non-empty row chunks, `chunk_rows` at a time (strings kept as strings).
 
-        for batch in pq.ParquetFile(io.BytesIO(raw)).iter_batches(batch_size=chunk_rows):
-            yield batch.to_pandas()
-        return
-    text, _, decode_warnings = decode_text(raw, name)
-    warnings.extend(decode_warnings)
+    Raises:
+        DataError: the rows cannot be parsed (a truncated Parquet file, a broken CSV or JSON line).
+    """
+    fmt = format_of(name, None)
+    if fmt != "parquet":
+        text, _, decode_warnings = decode_text(raw, name)
+        warnings.extend(decode_warnings)
     try:
-        if fmt == "jsonl":
-            yield from pd.read_json(io.StringIO(text), lines=True, chunksize=chunk_rows, dtype=False)
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            chunks = (batch.to_pandas() for batch in pq.ParquetFile(io.BytesIO(raw)).iter_batches(chunk_rows))
+        elif fmt == "jsonl":
+            chunks = pd.read_json(io.StringIO(text), lines=True, chunksize=chunk_rows, dtype=False)
         else:
-            yield from pd.read_csv(io.StringIO(text), sep="\t" if fmt == "tsv" else ",", chunksize=chunk_rows,
-                                   dtype=str, keep_default_na=False)
-    except (ValueError, pd.errors.ParserError) as exc:
-        raise DataError(f"{name}: could not read the rows ({exc}). Fix: check the file's format.") from None
+            chunks = pd.read_csv(io.StringIO(text), sep="\t" if fmt == "tsv" else ",", chunksize=chunk_rows,
+                                 dtype=str, keep_default_na=False)
+        for chunk in chunks:
+            if len(chunk):
+                yield chunk
+    except DataError:
+        raise
+    except (ValueError, OSError, pd.errors.ParserError) as exc:  # pyarrow's errors derive from these
+        raise DataError(f"{name}: could not read the rows ({type(exc).__name__}: {str(exc)[:200]}). "
+                        "Fix: check the file's format, or re-export it.") from None
 
 
 def estimate_rows(raw: bytes, name: str) -> int:
@@ -79,7 +96,11 @@ def estimate_rows(raw: bytes, name: str) -> int:
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
-        return pq.ParquetFile(io.BytesIO(raw)).metadata.num_rows
+        try:
+            return pq.ParquetFile(io.BytesIO(raw)).metadata.num_rows
+        except (ValueError, OSError) as exc:  # a truncated file has no footer
+            raise DataError(f"{name}: not a readable Parquet file ({str(exc)[:200]}). "
+                            "Fix: re-export it, or save it as CSV.") from None
     lines = raw.count(b"\n") + (0 if raw.endswith(b"\n") else 1)
     return max(lines - (0 if fmt == "jsonl" else 1), 0)
 
@@ -103,29 +124,46 @@ def score_file(scorer, source: str | Path | bytes, name: str, text_col: str, des
     raw, name = read_bytes(source, name, max_bytes)  # read once: the row estimate and the chunks share it
     dest = Path(dest)
     total = estimate_rows(raw, name)
+    # written beside `dest` and renamed on success: a failure never leaves partial rows or an empty file behind
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            counts = _score_chunks(scorer, read_chunks(raw, name, chunk_rows, warnings), name, text_col, out,
+                                   dest.suffix.lower() in (".jsonl", ".ndjson"), total, progress)
+        if counts[0] == 0:
+            raise DataError(f"{name} has no data rows. Fix: choose a file with a header row and data rows.")
+        os.chmod(tmp, umask_mode())
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return BatchResult(dest, *counts, time.perf_counter() - started, warnings)
+
+
+def _score_chunks(scorer, chunks, name: str, text_col: str, out, as_jsonl: bool, total: int,
+                  progress) -> tuple[int, int, int]:
+    """Score and write every chunk; (rows, flagged rows, truncated rows)."""
     done = flagged = truncated = 0
-    as_jsonl = dest.suffix.lower() in (".jsonl", ".ndjson")
-    with open(dest, "w", encoding="utf-8", newline="") as out:
-        for chunk in read_chunks(raw, name, chunk_rows, warnings):
-            if text_col not in chunk.columns:
-                raise DataError(f"{name}: no column {text_col!r}; columns are {list(map(str, chunk.columns))}. "
-                                "Fix: pick the column that holds the texts.")
-            texts = chunk[text_col].fillna("").astype(str).tolist()
-            results = scorer.score(texts)
-            for label in scorer.labels:
-                chunk[PROB_PREFIX + label] = [round(r.probabilities[label], 6) for r in results]
-            chunk["flagged"] = [",".join(r.flagged) for r in results]
-            chunk["truncated"] = [r.truncated for r in results]
-            if as_jsonl:
-                for record in chunk.to_dict(orient="records"):
-                    out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
-            else:
-                neutralise_frame(chunk).to_csv(out, index=False, header=done == 0)
-            done += len(chunk)
-            flagged += sum(1 for r in results if r.flagged)
-            truncated += sum(1 for r in results if r.truncated)
-            if progress:
-                progress(done, max(total, done))
-    if done == 0:
-        raise DataError(f"{name} has no data rows. Fix: choose a file with a header row and data rows.")
-    return BatchResult(dest, done, flagged, truncated, time.perf_counter() - started, warnings)
+    for chunk in chunks:
+        if text_col not in chunk.columns:
+            raise DataError(f"{name}: no column {text_col!r}; columns are {list(map(str, chunk.columns))}. "
+                            "Fix: pick the column that holds the texts (--text-col).")
+        texts = chunk[text_col].fillna("").astype(str).tolist()
+        results = scorer.score(texts)
+        for label in scorer.labels:
+            chunk[PROB_PREFIX + label] = [round(r.probabilities[label], 6) for r in results]
+        chunk["flagged"] = [",".join(r.flagged) for r in results]
+        chunk["truncated"] = [r.truncated for r in results]
+        if as_jsonl:
+            for record in chunk.to_dict(orient="records"):
+                out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        else:
+            # CRLF rows (RFC 4180): the csv writer then quotes every cell holding a bare \r as well as \n (with
+            # "\n" rows it left "ok\r@SUM(..)" unquoted, and a spreadsheet started a row inside the cell)
+            neutralise_frame(chunk).to_csv(out, index=False, header=done == 0, lineterminator="\r\n")
+        done += len(chunk)
+        flagged += sum(1 for r in results if r.flagged)
+        truncated += sum(1 for r in results if r.truncated)
+        if progress:
+            progress(done, max(total, done))
+    return done, flagged, truncated

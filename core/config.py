@@ -7,6 +7,7 @@ A minimal JSON file works (defaults fill the rest); unknown keys are an error th
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,38 @@ ALL_SBERT_LOSSES = tuple(dict.fromkeys(name for names in SBERT_LOSSES.values() f
 def _check(condition: bool, name: str, value: Any, rule: str) -> None:
     if not condition:
         raise ConfigError(f"{name}={value!r} is invalid: {rule}.")
+
+
+_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), "dict": (dict,),
+          "list[str]": (list,)}
+
+
+def _check_types(config) -> None:
+    """Each field holds its declared type: `"batch_size": "16"` or `true` is an error, not a silent 1."""
+    for spec in fields(config):
+        value = getattr(config, spec.name)
+        names = [part.strip() for part in str(spec.type).split("|")]
+        if value is None and "None" in names:
+            continue
+        wanted = [name for name in names if name != "None"]
+        allowed = tuple(kind for name in wanted for kind in _TYPES[name])
+        # bool is an int in Python: accept it only where a bool is declared
+        ok = isinstance(value, allowed) and (not isinstance(value, bool) or "bool" in wanted)
+        if ok and "list[str]" in wanted:
+            ok = all(isinstance(item, str) for item in value)
+        if ok and isinstance(value, float) and not math.isfinite(value):
+            ok = False
+        if not ok:
+            kind = " or ".join({"list[str]": "a list of strings", "float": "a number", "int": "a whole number",
+                                "str": "a string", "bool": "true or false", "dict": "an object"}[n] for n in wanted)
+            raise ConfigError(f"{spec.name}={value!r} is invalid: must be {kind}"
+                              f"{' (or null)' if 'None' in names else ''}, not {type(value).__name__}. "
+                              f"Fix: write it without quotes, e.g. {_example(spec.name, wanted[0])}.")
+
+
+def _example(name: str, kind: str) -> str:
+    return {"int": f'"{name}": 16', "float": f'"{name}": 0.1', "str": f'"{name}": "text"',
+            "bool": f'"{name}": true', "dict": f'"{name}": {{}}', "list[str]": f'"{name}": ["toxic"]'}[kind]
 
 
 @dataclass
@@ -67,6 +100,11 @@ class TrainConfig:
         knn_k: neighbours for kNN classification on embeddings (evaluation).
         mine_hard_negatives: Q&A/pairs with MNRL: add one hard negative per row, mined with the base model.
         mini_batch_size: `cached_mnrl` forward chunk (memory), independent of the effective batch size.
+        n_clusters: k of the k-means clustering evaluation on labelled text; None = the number of classes.
+
+    Data preparation of a single `data` file (a dataset version folder is already prepared):
+        clean: clean texts (URLs, mentions, entities, whitespace) before de-duplicating and splitting.
+        oversample / oversample_ratio / downsample_majority: rebalance the training split (`core.data.balance`).
     """
 
     model_kind: str = "classifier"
@@ -111,9 +149,15 @@ class TrainConfig:
     knn_k: int = 5
     mine_hard_negatives: bool = False
     mini_batch_size: int = 32
+    n_clusters: int | None = None
+    clean: bool = True
+    oversample: bool = False
+    oversample_ratio: float = 0.5
+    downsample_majority: float = 1.0
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        _check_types(self)
         _check(self.model_kind in MODEL_KINDS, "model_kind", self.model_kind, f"use one of {MODEL_KINDS}")
         _check(self.task is None or self.task in TASKS, "task", self.task, f"use one of {TASKS}")
         _check(bool(self.data) or bool(self.train_file), "data", self.data,
@@ -150,6 +194,11 @@ class TrainConfig:
         _check(self.max_pairs >= 2, "max_pairs", self.max_pairs, "must be >= 2")
         _check(self.knn_k >= 1, "knn_k", self.knn_k, "must be >= 1")
         _check(self.mini_batch_size >= 1, "mini_batch_size", self.mini_batch_size, "must be >= 1")
+        _check(self.n_clusters is None or self.n_clusters >= 2, "n_clusters", self.n_clusters,
+               "must be >= 2 (or null for the number of classes)")
+        _check(0 < self.oversample_ratio <= 1, "oversample_ratio", self.oversample_ratio, "must be in (0, 1]")
+        _check(0 < self.downsample_majority <= 1, "downsample_majority", self.downsample_majority,
+               "must be in (0, 1], e.g. 0.5 keeps half of the majority rows")
 
     # ---------------------------------------------------------------------------------------- JSON round-trip
     def to_dict(self) -> dict:
@@ -181,6 +230,15 @@ class TrainConfig:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ConfigError(f"config file {str(path)!r} not found. Fix: check the path.") from None
+        except IsADirectoryError:
+            raise ConfigError(f"config file {str(path)!r} is a folder. Fix: give the JSON file's path "
+                              "(a run's config is RUN/config.json).") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"config file {str(path)!r} is not UTF-8 text (bad byte at offset {exc.start}). "
+                              "Fix: save it as UTF-8 JSON.") from None
+        except OSError as exc:
+            raise ConfigError(f"config file {str(path)!r} cannot be read ({exc.strerror}). "
+                              "Fix: check the path and its permissions.") from None
         except json.JSONDecodeError as exc:
             raise ConfigError(f"config file {str(path)!r} is not valid JSON (line {exc.lineno}: {exc.msg}).") from None
         return cls.from_dict(data)

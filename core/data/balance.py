@@ -43,20 +43,49 @@ class BalanceOptions:
 
 
 def drop_labels(dataset: Dataset, labels: list[str]) -> Dataset:
-    """Remove multilabel label columns (rows stay)."""
+    """Remove labels: multilabel label columns (rows stay), or multiclass classes together with their rows.
+
+    Multiclass: the remaining classes are renumbered 0..K-1 in their order, and each dropped class's row count
+    is recorded in `dataset.dropped` (and so in the report).
+
+    Raises:
+        ConfigError: an unknown label, or data of another kind.
+        DataError: nothing (multilabel) or fewer than two classes (multiclass) would be left.
+    """
     if not labels:
         return dataset
-    if dataset.kind != "multilabel":
-        raise ConfigError(f"dropping labels {labels} needs a multilabel dataset, not {dataset.kind}.")
+    if dataset.kind not in ("multilabel", "multiclass"):
+        raise ConfigError(f"dropping labels {labels} needs multilabel or multiclass data, not {dataset.kind}.")
     unknown = [label for label in labels if label not in dataset.labels]
     if unknown:
-        raise ConfigError(f"cannot drop unknown labels {unknown}; the labels are {dataset.labels}.")
+        raise ConfigError(f"cannot drop unknown labels {unknown}; the labels are {dataset.labels}. "
+                          "Fix: name labels exactly as listed.")
     kept = [label for label in dataset.labels if label not in labels]
+    if dataset.kind == "multiclass":
+        return _drop_classes(dataset, kept)
     if not kept:
         raise DataError("dropping every label leaves nothing to learn. Fix: keep at least one label.")
     spec = type(dataset.spec).from_dict({**dataset.spec.to_dict(), "label_cols": kept})
     out = dataset.with_frame(dataset.frame.drop(columns=labels))
     out.spec = spec
+    return out
+
+
+def _drop_classes(dataset: Dataset, kept: list[str]) -> Dataset:
+    if len(kept) < 2:
+        raise DataError(f"dropping those classes leaves {kept}; a classifier needs at least two classes. "
+                        "Fix: keep at least two.")
+    names = dataset.labels
+    codes = dataset.label_matrix()
+    keep_codes = [names.index(name) for name in kept]
+    mask = np.isin(codes, keep_codes)
+    frame = dataset.frame.loc[mask].copy()
+    frame["label"] = np.searchsorted(np.array(keep_codes), codes[mask])  # keep_codes is sorted: old order kept
+    out = dataset.with_frame(frame)
+    out.spec = type(dataset.spec).from_dict({**dataset.spec.to_dict(), "class_names": kept})
+    for code, name in enumerate(names):
+        if name not in kept:
+            out.dropped[f"class {name!r} (dropped)"] = int((codes == code).sum())
     return out
 
 

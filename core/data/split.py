@@ -54,16 +54,20 @@ def _split_once(targets, n: int, test_size: float, seed: int, kind: str):
     rng = np.random.RandomState(seed)
     if test_size <= 0:
         return np.arange(n), np.zeros(0, dtype=np.int64)
+    splitter = None
     if targets is not None and kind == "multilabel":
         from iterstrat.ml_stratifiers import MultilabelStratifiedShuffleSplit
 
         splitter = MultilabelStratifiedShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
-        return next(splitter.split(np.zeros((n, 1)), targets))
-    if targets is not None and kind == "multiclass" and np.bincount(targets).min() >= 2:
+    elif targets is not None and kind == "multiclass" and np.bincount(targets).min() >= 2:
         from sklearn.model_selection import StratifiedShuffleSplit
 
         splitter = StratifiedShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
-        return next(splitter.split(np.zeros((n, 1)), targets))
+    if splitter is not None:
+        try:
+            return next(splitter.split(np.zeros((n, 1)), targets))
+        except ValueError:  # too few rows per class to stratify (a tiny file): a plain shuffled split instead
+            pass
     order = rng.permutation(n)
     cut = int(round(n * (1 - test_size)))
     return np.sort(order[:cut]), np.sort(order[cut:])

@@ -53,8 +53,12 @@ def knn_metrics(train_vectors: np.ndarray, train_labels: np.ndarray, test_vector
             "macro_f1": round(float(macro_f1), 6)}
 
 
-def clustering_metrics(vectors: np.ndarray, classes: np.ndarray, seed: int = 42, sample: int = 3000) -> dict:
-    """k-means (k = number of classes) purity against `classes`, and the silhouette of the k-means clusters.
+def clustering_metrics(vectors: np.ndarray, classes: np.ndarray, seed: int = 42, sample: int = 3000,
+                       n_clusters: int | None = None) -> dict:
+    """k-means purity against `classes`, and the silhouette of the k-means clusters.
+
+    Args:
+        n_clusters: k; None = the number of classes.
 
     Silhouette uses cosine distance on at most `sample` rows (it is quadratic in rows).
     """
@@ -62,7 +66,7 @@ def clustering_metrics(vectors: np.ndarray, classes: np.ndarray, seed: int = 42,
     from sklearn.metrics import silhouette_score
 
     vectors, classes = normalise(vectors), np.asarray(classes)
-    k = len(np.unique(classes))
+    k = int(n_clusters) if n_clusters else len(np.unique(classes))
     if k < 2 or len(vectors) <= k:
         return {"k": k, "purity": None, "silhouette": None, "note": "needs at least 2 classes and more rows"}
     clusters = KMeans(n_clusters=k, n_init=4, random_state=seed).fit_predict(vectors)
@@ -101,10 +105,17 @@ def pair_classification_metrics(similarities: np.ndarray, labels: np.ndarray) ->
     """Best-threshold F1 (with its threshold) and average precision of cosine similarity for 0/1 pairs."""
     from sklearn.metrics import average_precision_score
 
-    f1, threshold = best_f1_threshold(np.asarray(similarities, dtype=np.float64), labels)
+    similarities, truth = np.asarray(similarities, dtype=np.float64), np.asarray(labels).astype(bool)
+    f1, threshold = best_f1_threshold(similarities, truth)
+    predicted = similarities >= threshold if np.isfinite(threshold) else np.zeros(len(truth), dtype=bool)
+    true_pos = int((predicted & truth).sum())
     return {"best_f1": round(f1, 6), "best_threshold": round(threshold, 6),
-            "average_precision": round(float(average_precision_score(labels, similarities)), 6),
-            "pairs": int(len(labels))}
+            # accuracy, precision and recall at the best-F1 threshold, the operating point a user would pick
+            "accuracy": round(float((predicted == truth).mean()), 6) if len(truth) else 0.0,
+            "precision": round(true_pos / max(int(predicted.sum()), 1), 6),
+            "recall": round(true_pos / max(int(truth.sum()), 1), 6),
+            "average_precision": round(float(average_precision_score(truth, similarities)), 6),
+            "pairs": int(len(truth))}
 
 
 def pair_score_metrics(similarities: np.ndarray, scores: np.ndarray) -> dict:

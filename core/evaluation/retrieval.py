@@ -1,10 +1,12 @@
-"""Retrieval metrics over embeddings (pure numpy): nDCG@10, MRR@10, MAP@100, Recall@k, Accuracy@k.
+"""Retrieval metrics over embeddings (pure numpy): nDCG@10, MRR@10, MAP@100, Recall@k (to 100), Precision@k,
+Accuracy@k.
 
 Definitions follow sentence-transformers' `InformationRetrievalEvaluator` with binary relevance:
 accuracy@k = 1 if any relevant document is in the top k; recall@k = relevant found in the top k / relevant;
 MRR@10 = 1 / rank of the first relevant document within the top 10 (0 if none); nDCG@10 with the ideal
 ranking putting all relevant documents first; MAP@100 = mean over relevant hits in the top 100 of
-precision at that rank, divided by min(relevant, 100). Every metric is averaged over queries.
+precision at that rank, divided by min(relevant, 100); precision@k = relevant in the top k / k (as
+sentence-transformers counts it, also when fewer than k are relevant). Every metric is averaged over queries.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 ACCURACY_AT = (1, 5, 10)
-RECALL_AT = (1, 5, 10)
+RECALL_AT = (1, 5, 10, 100)
+PRECISION_AT = (1, 5, 10)
 
 
 def normalise(vectors: np.ndarray) -> np.ndarray:
@@ -55,6 +58,7 @@ def ranking_metrics(ranked: np.ndarray, relevant: list[set[int]]) -> dict[str, f
         hits = np.array([int(doc) in rel for doc in row], dtype=bool)
         values = {f"accuracy@{k}": float(hits[:k].any()) for k in ACCURACY_AT}
         values.update({f"recall@{k}": hits[:k].sum() / len(rel) for k in RECALL_AT})
+        values.update({f"precision@{k}": hits[:k].sum() / k for k in PRECISION_AT})
         first = np.flatnonzero(hits[:10])
         values["mrr@10"] = 1.0 / (first[0] + 1) if len(first) else 0.0
         gains = hits[:10] / np.log2(np.arange(2, min(10, len(hits)) + 2))

@@ -8,6 +8,7 @@ with dynamic padding, and a sequential evaluation sampler (so predictions follow
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 import torch
@@ -235,9 +236,17 @@ def load_base(config: TrainConfig, data: TrainingData, resolved: ResolvedModel |
     problem_type = "multi_label_classification" if data.task == "multilabel" else "single_label_classification"
     if resolve_pooling(config.pooling, resolved.path) == "mean":
         return tokenizer, mean_pooling_classifier(resolved.path, len(data.labels), id2label, problem_type)
-    model = AutoModelForSequenceClassification.from_pretrained(
+    # ignore_mismatched_sizes: a base model that already has a head for another label count (an NLI model with
+    # 3 labels, a binary toxicity model) gets a fresh head of the run's size instead of a size-mismatch error
+    model, info = AutoModelForSequenceClassification.from_pretrained(
         resolved.path, num_labels=len(data.labels), id2label=id2label, label2id={v: k for k, v in id2label.items()},
-        problem_type=problem_type, use_safetensors=True)
+        problem_type=problem_type, use_safetensors=True, ignore_mismatched_sizes=True, output_loading_info=True)
+    mismatched = [str(item[0] if isinstance(item, (tuple, list)) else item)
+                  for item in info.get("mismatched_keys") or []]
+    if mismatched:
+        print(f"note: the base model's classification head ({', '.join(sorted(mismatched))}) has another shape "
+              f"than the {len(data.labels)} labels of this run; it was re-initialised and is trained from scratch.",
+              file=sys.stderr, flush=True)
     return tokenizer, model
 
 

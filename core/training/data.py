@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.config import TrainConfig
-from core.data import Dataset, PrepareOptions, SplitOptions, load_dataset, load_version, prepare_dataset
+from core.data import (BalanceOptions, CleanOptions, Dataset, PrepareOptions, SplitOptions, balance, load_dataset,
+                       load_version, prepare_dataset)
 from core.errors import ConfigError, DataError
 
 
@@ -50,7 +51,8 @@ def load_training_data(config: TrainConfig, any_kind: bool = False) -> TrainingD
         dataset = _load_file(config, config.data)
         split = SplitOptions(round(1 - config.val_fraction - config.test_fraction, 6), config.val_fraction,
                              config.test_fraction, config.seed)
-        parts, source = prepare_dataset(dataset, PrepareOptions(split=split)).splits, config.data
+        options = PrepareOptions(clean=CleanOptions() if config.clean else None, split=split)
+        parts, source = prepare_dataset(dataset, options).splits, config.data
     train = parts["train"]
     if train.kind not in ("multilabel", "multiclass") and not any_kind:
         raise DataError(f"{source}: a {train.kind} dataset cannot train a classifier. "
@@ -62,6 +64,12 @@ def load_training_data(config: TrainConfig, any_kind: bool = False) -> TrainingD
         if part.kind != train.kind or part.labels != train.labels:
             raise DataError(f"the {name} split is {part.kind} with labels {part.labels}; train is {train.kind} "
                             f"with labels {train.labels}. Fix: use splits of one kind with the same label columns.")
+    if config.oversample or config.downsample_majority < 1:  # the training split only, whatever the source
+        parts["train"], _ = balance(train, BalanceOptions(downsample_majority=config.downsample_majority,
+                                                          oversample=config.oversample,
+                                                          oversample_ratio=config.oversample_ratio,
+                                                          seed=config.seed))
+        train = parts["train"]
     test = parts.get("test")
     if test is not None and test.frame.empty:
         test = None

@@ -40,12 +40,14 @@ def _retrieval(encode, queries: list[str], relevant_texts: list[str], corpus_tex
 
 
 def evaluate_embeddings(encode, data: TrainingData, family: str, split: str, k: int = 5, seed: int = 42,
-                        max_index: int | None = None, max_queries: int | None = None) -> dict:
+                        max_index: int | None = None, max_queries: int | None = None,
+                        n_clusters: int | None = None) -> dict:
     """Embedding metrics on `split` (`val` or `test`) of `data`; see the module doc.
 
     Args:
         encode: texts -> unit-length embeddings (`core.embedding_model.memoized_encoder(model)`).
         max_index / max_queries: cap the kNN index / evaluated rows (the live evaluator uses small caps).
+        n_clusters: k of the k-means clustering evaluation; None = the number of classes.
     """
     part = data.test if split == "test" else data.val
     frame = part.frame.iloc[:max_queries] if max_queries else part.frame
@@ -58,7 +60,8 @@ def evaluate_embeddings(encode, data: TrainingData, family: str, split: str, k: 
         train_vectors = encode(texts[:max_index] if max_index else texts)
         vectors = encode(frame["text"].astype(str).tolist())
         result["knn"] = emb.knn_metrics(train_vectors, train_labels, vectors, labels, k, data.task)
-        result["clustering"] = emb.clustering_metrics(vectors, emb.class_keys(labels, data.task), seed)
+        result["clustering"] = emb.clustering_metrics(vectors, emb.class_keys(labels, data.task), seed,
+                                                      n_clusters=n_clusters)
     elif family == "qa":
         corpus = [a for f in everything for a in f["answer"].astype(str)]
         result["retrieval"] = _retrieval(encode, frame["question"].astype(str).tolist(),
