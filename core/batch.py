@@ -19,7 +19,8 @@ from typing import Callable, Iterator
 
 import pandas as pd
 
-from core.data.io import DEFAULT_MAX_BYTES, decode_text, format_of, read_bytes
+from core.data.io import (DEFAULT_MAX_BYTES, check_parquet_size, decode_text, explain_parser_error, format_of,
+                          header_names, read_bytes, refuse_duplicate_columns)
 from core.errors import DataError
 from core.fileio import umask_mode
 
@@ -60,14 +61,18 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def read_chunks(raw: bytes, name: str, chunk_rows: int, warnings: list[str]) -> Iterator[pd.DataFrame]:
+def read_chunks(raw: bytes, name: str, chunk_rows: int, warnings: list[str],
+                max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[pd.DataFrame]:
     """Yield the table's non-empty row chunks, `chunk_rows` at a time (strings kept as strings).
 
     Raises:
-        DataError: the rows cannot be parsed (a truncated Parquet file, a broken CSV or JSON line).
+        DataError: the rows cannot be parsed (a truncated Parquet file, a broken CSV or JSON line), or a
+            Parquet file decodes to more than `max_bytes`.
     """
     fmt = format_of(name, None)
-    if fmt != "parquet":
+    if fmt == "parquet":
+        check_parquet_size(raw, name, max_bytes)
+    else:
         text, _, decode_warnings = decode_text(raw, name)
         warnings.extend(decode_warnings)
     try:
@@ -78,15 +83,19 @@ def read_chunks(raw: bytes, name: str, chunk_rows: int, warnings: list[str]) -> 
         elif fmt == "jsonl":
             chunks = pd.read_json(io.StringIO(text), lines=True, chunksize=chunk_rows, dtype=False)
         else:
-            chunks = pd.read_csv(io.StringIO(text), sep="\t" if fmt == "tsv" else ",", chunksize=chunk_rows,
-                                 dtype=str, keep_default_na=False)
+            sep = "\t" if fmt == "tsv" else ","
+            refuse_duplicate_columns(header_names(text, sep), name)
+            chunks = pd.read_csv(io.StringIO(text), sep=sep, chunksize=chunk_rows, dtype=str, keep_default_na=False)
         for chunk in chunks:
             if len(chunk):
                 yield chunk
     except DataError:
         raise
-    except (ValueError, OSError, pd.errors.ParserError) as exc:  # pyarrow's errors derive from these
-        raise DataError(f"{name}: could not read the rows ({type(exc).__name__}: {str(exc)[:200]}). "
+    except pd.errors.ParserError as exc:
+        raise DataError(explain_parser_error(name, str(exc), "\t" if fmt == "tsv" else ",")) from None
+    except (ValueError, OSError) as exc:  # pyarrow's errors derive from these
+        reason = " ".join(str(exc).split())[:200]
+        raise DataError(f"{name}: could not read the rows ({type(exc).__name__}: {reason}). "
                         "Fix: check the file's format, or re-export it.") from None
 
 
@@ -96,11 +105,7 @@ def estimate_rows(raw: bytes, name: str) -> int:
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
-        try:
-            return pq.ParquetFile(io.BytesIO(raw)).metadata.num_rows
-        except (ValueError, OSError) as exc:  # a truncated file has no footer
-            raise DataError(f"{name}: not a readable Parquet file ({str(exc)[:200]}). "
-                            "Fix: re-export it, or save it as CSV.") from None
+        return pq.ParquetFile(io.BytesIO(raw)).metadata.num_rows
     lines = raw.count(b"\n") + (0 if raw.endswith(b"\n") else 1)
     return max(lines - (0 if fmt == "jsonl" else 1), 0)
 
@@ -122,14 +127,17 @@ def score_file(scorer, source: str | Path | bytes, name: str, text_col: str, des
 
     started, warnings = time.perf_counter(), []
     raw, name = read_bytes(source, name, max_bytes)  # read once: the row estimate and the chunks share it
+    if format_of(name, None) == "parquet":
+        check_parquet_size(raw, name, max_bytes)  # before its footer is read for the row estimate
     dest = Path(dest)
     total = estimate_rows(raw, name)
+    chunks = read_chunks(raw, name, chunk_rows, warnings, max_bytes)
     # written beside `dest` and renamed on success: a failure never leaves partial rows or an empty file behind
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            counts = _score_chunks(scorer, read_chunks(raw, name, chunk_rows, warnings), name, text_col, out,
-                                   dest.suffix.lower() in (".jsonl", ".ndjson"), total, progress)
+            counts = _score_chunks(scorer, chunks, name, text_col, out, dest.suffix.lower() in (".jsonl", ".ndjson"),
+                                   total, progress)
         if counts[0] == 0:
             raise DataError(f"{name} has no data rows. Fix: choose a file with a header row and data rows.")
         os.chmod(tmp, umask_mode())

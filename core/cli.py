@@ -129,18 +129,13 @@ def cmd_train(args) -> int:
     if args.resume:
         run_dir = runs.run_path(args.resume)
         state = runs.read_status(run_dir).get("state")
-        if state in runs.ACTIVE_STATES:
-            raise JobError(f"run {run_dir.name!r} is {state}; only stopped, failed or killed runs resume.")
+        if state not in ("stopped", "failed"):
+            # a succeeded run would retrain and overwrite its thresholds (perhaps tuned on the Evaluate page)
+            raise JobError(f"run {run_dir.name!r} is {state}; only stopped, failed or killed runs resume. "
+                           "Fix: to train again, start a new run with its config "
+                           f"(`python -m core train --config {run_dir / runs.CONFIG}`).")
     else:
-        config = _train_config(args)
-        if config.model_kind != "tfidf":  # fail before creating a run folder when the model is unavailable
-            from core.models import resolve_model
-
-            resolve_model(config.base_model)
-        if args.detach:
-            jobs.check_processes(config.num_processes)
-        run_dir = runs.new_run_dir(config.run_name or f"{config.model_kind}-{Path(config.data or 'data').stem}")
-        config.to_json(run_dir / runs.CONFIG)
+        run_dir = jobs.create_run(_train_config(args), detach=args.detach)
     if args.detach:
         process = jobs.launch(run_dir, resume=bool(args.resume))
         print(f"launched pid {process.pid}; log: {run_dir / runs.LOG}", file=sys.stderr)
@@ -151,6 +146,8 @@ def cmd_train(args) -> int:
     state = run_job(run_dir, resume=bool(args.resume))
     status = runs.read_status(run_dir)
     if state == "failed":
+        if status.get("input_error"):  # the job already printed its one `error:` line
+            return EXIT_USAGE
         print(f"error: training failed: {status.get('error')}", file=sys.stderr)
     print(run_dir)
     return 0 if state in ("succeeded", "stopped") else 1
@@ -178,8 +175,10 @@ def _score_file(scorer, args) -> int:
         raise DataError(f"{args.file!r} is not a file. Fix: check the path.")
     dest = Path(args.out or source.with_name(f"{source.stem}-scored.csv"))
     bar = _ProgressBar()
-    result = score_file(scorer, source, source.name, args.text_col, dest, progress=bar)
-    bar.close()
+    try:
+        result = score_file(scorer, source, source.name, args.text_col, dest, progress=bar)
+    finally:
+        bar.close()  # ends the bar's line, so an error message starts on a line of its own
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"{result.rows} rows ({result.flagged_rows} flagged, {result.truncated_rows} truncated) in "
@@ -408,5 +407,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except CoreError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)  # one line, whatever a library said
         return EXIT_USAGE
+    except KeyboardInterrupt:  # Ctrl-C: a one-line goodbye, not a traceback (a training run is saved as stopped)
+        print("interrupted", file=sys.stderr)
+        return 130

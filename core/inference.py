@@ -212,6 +212,7 @@ class Scorer:
                 on hardware without native bf16.
         """
         run_dir = Path(run_dir)
+        runs.check_loadable(run_dir)
         meta = runs.read_model_meta(run_dir)
         thresholds = runs.read_thresholds(run_dir, meta["labels"])
         backend = backend or saved_backend(run_dir)

@@ -85,6 +85,49 @@ def job_command(run_dir: Path, resume: bool, processes: int) -> list[str]:
     return [sys.executable, *tail]
 
 
+_PATH_KEYS = ("data", "train_file", "val_file", "test_file")
+
+
+def resolve_paths(config: TrainConfig, base: Path | None = None) -> TrainConfig:
+    """A copy of `config` whose data paths (and a local base-model folder) are absolute, resolved against `base`
+    (default: the working folder), so a job started elsewhere (the project folder) reads the same files."""
+    base = Path(base) if base is not None else Path.cwd()
+    values = config.to_dict()
+    for key in _PATH_KEYS:
+        if values.get(key):
+            values[key] = str((base / Path(values[key]).expanduser()).resolve())
+    local = base / Path(values["base_model"]).expanduser()
+    if values.get("model_kind") != "tfidf" and local.is_dir():
+        values["base_model"] = str(local.resolve())
+    return TrainConfig.from_dict(values)
+
+
+def create_run(config: TrainConfig, detach: bool = True, root: Path | None = None) -> Path:
+    """Check a config completely, then create its run folder with `config.json` (the Train page and CLI).
+
+    Everything that can fail before training is checked first, so a bad input never leaves a run folder
+    behind: the base model can be loaded, the data reads and fits the task, and (for a background job) the
+    processes fit the GPUs. Paths are made absolute.
+
+    Raises:
+        ModelNotAvailable / DataError / ConfigError / JobError: what is wrong, and how to fix it.
+    """
+    from core.training.data import check_training_data
+
+    config = resolve_paths(config)
+    if config.model_kind != "tfidf":
+        from core.models import resolve_model
+
+        resolve_model(config.base_model)
+    check_training_data(config)
+    if detach:
+        check_processes(config.num_processes)
+    name = config.run_name or f"{config.model_kind}-{Path(config.data or config.train_file or 'data').stem}"
+    run_dir = runs.new_run_dir(name, root)
+    config.to_json(run_dir / runs.CONFIG)
+    return run_dir
+
+
 def launch(run_dir: str | Path, resume: bool = False) -> subprocess.Popen:
     """Start the job for RUN_DIR in the background (new session, output to train.log).
 

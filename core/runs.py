@@ -31,7 +31,7 @@ PREDICTIONS = "predictions"  # val/test predictions of the saved model (parquet)
 INFERENCE = "inference.json"  # the run's chosen scoring backend (auto | exact | onnx | int8 | bf16)
 MODEL_META = "cleanspeech.json"  # inside model/: model kind, task, labels, max length
 
-STATES = ("queued", "running", "succeeded", "failed", "stopped")
+STATES = ("queued", "running", "succeeded", "failed", "stopped")  # and `broken`: damaged files (see read_run)
 ACTIVE_STATES = ("queued", "running")
 
 
@@ -69,13 +69,16 @@ def new_run_dir(name: str, root: Path | None = None) -> Path:
 
 
 def run_path(name: str | os.PathLike, root: Path | None = None) -> Path:
-    """Resolve a run name or path inside the models folder.
+    """Resolve a run name, or a path (absolute or from the working folder), inside the models folder.
 
     Raises:
         ConfigError: the path escapes the models folder.
         ModelNotAvailable: no such run.
     """
     root = Path(root) if root is not None else models_dir()
+    typed = Path(name).expanduser()
+    if not typed.is_absolute() and typed.resolve().is_dir() and root.resolve() in typed.resolve().parents:
+        name = typed.resolve()  # a path typed from the working folder (`models/NAME`) that lies inside the root
     path = resolve_inside(root, name)
     if not path.is_dir():
         raise ModelNotAvailable(f"No run {str(name)!r} in {root}. Fix: pick a run listed by the Runs page "
@@ -109,8 +112,15 @@ def pid_alive(pid: int | None) -> bool:
 
 
 def read_status(run_dir: Path) -> dict:
-    """status.json, with a run whose process died without saying so reported as failed."""
-    status = read_json(Path(run_dir) / STATUS, {}) or {}
+    """status.json, with a run whose process died without saying so reported as failed.
+
+    A status file that is not a JSON object (a list, null) reads as `broken`, with the reason in `error`.
+    """
+    status = read_json(Path(run_dir) / STATUS, {})
+    if status is None:
+        status = {}
+    if not isinstance(status, dict):
+        return {"state": "broken", "error": f"{STATUS} holds {type(status).__name__}, not a JSON object"}
     if status.get("state") in ACTIVE_STATES and status.get("pid") and not pid_alive(status.get("pid")):
         status = {**status, "state": "failed",
                   "error": status.get("error") or f"the training process (pid {status.get('pid')}) died without "
@@ -123,12 +133,27 @@ def read_progress(run_dir: Path) -> list[dict]:
     return read_jsonl(Path(run_dir) / PROGRESS)
 
 
-def read_run(run_dir: Path) -> RunInfo:
-    """Summarise one run folder."""
+def read_run(run_dir: Path, root: Path | None = None) -> RunInfo:
+    """Summarise one run folder; a damaged one is `broken`, with the reason in `status["error"]`.
+
+    Broken: a link that leads outside the models folder (`root`, default: the folder the run sits in), or a
+    config/status/metrics file that is not a JSON object. Such a run is listed (so the user sees it and can
+    delete it) but never loaded.
+    """
     run_dir = Path(run_dir)
+    root = Path(root) if root is not None else run_dir.parent
     status = read_status(run_dir)
-    return RunInfo(run_dir.name, run_dir, status.get("state", "unknown"), read_json(run_dir / CONFIG, {}) or {},
-                   status, read_json(run_dir / METRICS, {}) or {})
+    config = read_json(run_dir / CONFIG, {})
+    metrics = read_json(run_dir / METRICS, {}) or {}
+    problems = [f"{name} holds {type(value).__name__}, not a JSON object"
+                for name, value in ((CONFIG, config), (METRICS, metrics)) if not isinstance(value, dict)]
+    if root.resolve() not in run_dir.resolve().parents:
+        problems.append(f"the folder links to {run_dir.resolve()}, outside the models folder {root.resolve()}")
+    if problems or status.get("state") == "broken":
+        reasons = problems + ([status["error"]] if status.get("state") == "broken" else [])
+        status = {"state": "broken", "error": "; ".join(reasons) + ". Fix: delete the run, or repair its files."}
+    return RunInfo(run_dir.name, run_dir, status.get("state", "unknown"),
+                   config if isinstance(config, dict) else {}, status, metrics if isinstance(metrics, dict) else {})
 
 
 def read_model_meta(run_dir: Path) -> dict:
@@ -204,15 +229,34 @@ def has_model(run_dir: Path) -> bool:
     return (Path(run_dir) / MODEL / MODEL_META).exists()
 
 
+def check_loadable(run_dir: Path) -> None:
+    """Refuse a broken run (see `read_run`) before anything of it is loaded.
+
+    Raises:
+        ModelNotAvailable: the run is broken; the message gives the reason.
+    """
+    info = read_run(Path(run_dir))
+    if info.state == "broken":
+        raise ModelNotAvailable(f"Run {info.name!r} is broken: {info.status.get('error')}")
+
+
+def _usable_meta(run_dir: Path) -> dict | None:
+    """The model metadata of a run that may be loaded: not broken, metadata well-formed; else None."""
+    if read_run(run_dir).state == "broken":
+        return None
+    meta = read_json(Path(run_dir) / MODEL / MODEL_META)
+    return None if _meta_problem(meta) else meta
+
+
 def can_score(run_dir: Path) -> bool:
     """A saved model that gives label probabilities (every run except SBERT runs trained on pairs/triplets/Q&A)."""
-    meta = read_json(Path(run_dir) / MODEL / MODEL_META)
+    meta = _usable_meta(run_dir)
     return bool(meta) and meta.get("head", True) is not False
 
 
 def is_sentence_model(run_dir: Path) -> bool:
     """A saved SBERT model (with or without a head): it embeds texts, so it can search."""
-    meta = read_json(Path(run_dir) / MODEL / MODEL_META)
+    meta = _usable_meta(run_dir)
     return bool(meta) and meta.get("model_kind") == "sbert"
 
 
@@ -267,5 +311,6 @@ def _embedding_line(metrics: dict) -> str | None:
 def list_runs(root: Path | None = None) -> list[RunInfo]:
     """All run folders (those with a config.json), newest first."""
     root = Path(root) if root is not None else models_dir()
-    runs = [read_run(p) for p in root.iterdir() if p.is_dir() and (p / CONFIG).exists()] if root.exists() else []
+    runs = ([read_run(p, root) for p in root.iterdir() if p.is_dir() and (p / CONFIG).exists()]
+            if root.exists() else [])
     return sorted(runs, key=lambda r: r.name, reverse=True)

@@ -40,6 +40,7 @@ def run_model(run_dir: str | Path):
     from core.embedding_model import load_sentence_model
 
     run_dir = Path(run_dir)
+    runs.check_loadable(run_dir)
     meta = runs.read_model_meta(run_dir)
     if meta.get("model_kind") != "sbert":
         raise ModelNotAvailable(f"run {run_dir.name!r} is a {meta.get('model_kind')} run, not a sentence model. "

@@ -86,7 +86,7 @@ with file_tab:
     if upload is not None:
         try:
             raw, _ = read_bytes(upload.getvalue(), upload.name, MAX_UPLOAD_MB * 2**20)
-            head = next(read_chunks(raw, upload.name, 50, []))
+            head = next(read_chunks(raw, upload.name, 50, [], MAX_UPLOAD_MB * 2**20))
         except (CoreError, StopIteration) as exc:
             st.error(str(exc) or f"{upload.name} has no rows.")
             st.stop()

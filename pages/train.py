@@ -6,7 +6,6 @@ import streamlit as st
 
 from core import jobs, runs
 from core.errors import CoreError
-from core.models import resolve_model
 from ui import charts, forms
 from ui.entry import require_app_entry
 
@@ -15,11 +14,7 @@ st.title("Train")
 
 
 def launch(config) -> None:
-    if config.model_kind != "tfidf":
-        resolve_model(config.base_model)  # fail here, before a run folder exists
-    jobs.check_processes(config.num_processes)  # likewise: more processes than GPUs
-    run_dir = runs.new_run_dir(config.run_name or f"{config.model_kind}-{Path(config.data).stem}")
-    config.to_json(run_dir / runs.CONFIG)
+    run_dir = jobs.create_run(config)  # checks model, data and processes before a run folder exists
     jobs.launch(run_dir)
     st.query_params["run"] = run_dir.name
 

@@ -66,8 +66,8 @@ def load_scorer(info: runs.RunInfo, backend: str = "exact"):
 
     try:
         scorer = cache.scorer(str(info.path), backend)
+        scorer.reload_thresholds()  # thresholds saved on the Evaluate page apply at once
     except CoreError as exc:
         st.error(str(exc))
         st.stop()
-    scorer.reload_thresholds()  # thresholds saved on the Evaluate page apply at once
     return scorer

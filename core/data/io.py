@@ -7,6 +7,7 @@ cp1252/Latin-1 loads with a warning; anything else (binary garbage) fails.
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import re
@@ -64,7 +65,7 @@ def read_table(
     if not raw.strip():
         raise DataError(f"{name}: the file is empty. Fix: choose a file with a header row and data rows.")
     if fmt == "parquet":
-        return RawTable(_read_parquet(raw, name), name, fmt)
+        return RawTable(_read_parquet(raw, name, max_bytes), name, fmt)
     text, encoding, warnings = decode_text(raw, name)
     frame = _read_jsonl(text, name) if fmt == "jsonl" else _read_csv(text, name, fmt, delimiter)
     frame, dropped_index = _drop_index_columns(frame)
@@ -80,7 +81,7 @@ def read_bytes(source: str | Path | bytes, name: str | None, max_bytes: int) -> 
         name = name or "upload"
         if len(source) > max_bytes:
             raise DataError(f"{name}: {len(source) / 2**20:.1f} MB is over the {limit_mb:.0f} MB limit. "
-                            "Fix: split the file, or raise the size limit (--max-size-mb).")
+                            "Fix: split the file, or raise the limit (`data inspect/prepare --max-size-mb`).")
         return bytes(source), name
     path = Path(source)
     name = name or str(path)
@@ -89,7 +90,7 @@ def read_bytes(source: str | Path | bytes, name: str | None, max_bytes: int) -> 
     size = path.stat().st_size
     if size > max_bytes:
         raise DataError(f"{name}: {size / 2**20:.1f} MB is over the {limit_mb:.0f} MB limit. "
-                        "Fix: split the file, or raise the size limit (--max-size-mb).")
+                        "Fix: split the file, or raise the limit (`data inspect/prepare --max-size-mb`).")
     return path.read_bytes(), name
 
 
@@ -109,7 +110,11 @@ def format_of(name: str, fmt: str | None) -> str:
 def decode_text(raw: bytes, name: str) -> tuple[str, str, list[str]]:
     """(text, encoding, warnings): UTF-8/UTF-16, else cp1252/Latin-1 with a warning; binary data is a `DataError`."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16"), "utf-16", []
+        try:
+            return raw.decode("utf-16"), "utf-16", []
+        except UnicodeDecodeError as exc:  # a UTF-16 byte-order mark followed by something else
+            raise DataError(f"{name}: the file starts like UTF-16 text but is not (bad bytes at offset {exc.start}). "
+                            "Fix: export the data as UTF-8 CSV, JSONL or Parquet.") from None
     if b"\x00" in raw[:65536]:
         raise DataError(f"{name}: the file contains binary data (NUL bytes), not text. "
                         "Fix: export the data as UTF-8 CSV, JSONL or Parquet.")
@@ -146,7 +151,8 @@ def _read_csv(text: str, name: str, fmt: str, delimiter: str | None) -> pd.DataF
     except pd.errors.EmptyDataError:
         raise DataError(f"{name}: the file has no header row. Fix: add a header naming the columns.") from None
     except pd.errors.ParserError as exc:
-        raise DataError(_explain_parser_error(name, str(exc), sep)) from None
+        raise DataError(explain_parser_error(name, str(exc), sep)) from None
+    refuse_duplicate_columns(header_names(text, sep), name)
     if frame.shape[1] == 1:
         header = str(frame.columns[0])
         for other, label in _OTHER_DELIMITERS.items():
@@ -161,7 +167,23 @@ def _read_csv(text: str, name: str, fmt: str, delimiter: str | None) -> pd.DataF
     return frame
 
 
-def _explain_parser_error(name: str, message: str, sep: str) -> str:
+def header_names(text: str, sep: str) -> list[str]:
+    """The header row's names as written (pandas renames a repeated `toxic` to `toxic.1`)."""
+    first = next(csv.reader(io.StringIO(text[:1_000_000]), delimiter=sep), [])
+    return [name.strip() for name in first]
+
+
+def refuse_duplicate_columns(names, name: str) -> None:
+    """Raise `DataError` naming the columns that appear twice (pandas would silently rename one `toxic.1`)."""
+    counts = pd.Series([str(n) for n in names]).value_counts()
+    repeated = sorted(counts[counts > 1].index)
+    if repeated:
+        raise DataError(f"{name}: the column name(s) {repeated} appear more than once in the header. "
+                        "Fix: give every column a unique name.")
+
+
+def explain_parser_error(name: str, message: str, sep: str) -> str:
+    """A pandas CSV parser message as one line that says where the file is broken and how to fix it."""
     if match := _EOF_RE.search(message):
         return (f"{name}: unterminated quote: a quoted field starting at row {match.group(1)} never closes. "
                 "Fix: close the quote or escape quotes inside text as \"\".")
@@ -198,14 +220,39 @@ def _read_jsonl(text: str, name: str) -> pd.DataFrame:
     return pd.DataFrame.from_records(records)
 
 
-def _read_parquet(raw: bytes, name: str) -> pd.DataFrame:
+def check_parquet_size(raw: bytes, name: str, max_bytes: int) -> None:
+    """Refuse a Parquet file whose decoded data would exceed `max_bytes` (a few KB can decode to gigabytes).
+
+    Raises:
+        DataError: the footer cannot be read, or the uncompressed size is over the limit.
+    """
+    import pyarrow.parquet as pq
+
+    # The footer's sizes count dictionary-encoded bytes (2,000 copies of one long text are stored once), so the
+    # data is decoded in small batches and measured, stopping as soon as it passes the limit.
+    decoded = 0
+    try:
+        for batch in pq.ParquetFile(io.BytesIO(raw)).iter_batches(batch_size=1024):
+            decoded += batch.nbytes
+            if decoded > max_bytes:
+                break
+    except Exception as exc:  # a truncated file has no readable footer; pyarrow raises several types
+        raise DataError(f"{name}: not a readable Parquet file ({str(exc)[:200]}). Fix: re-export it.") from None
+    if decoded > max_bytes:
+        raise DataError(f"{name}: the Parquet data decodes to more than {max_bytes / 2**20:.0f} MB (the limit). "
+                        "Fix: split the file, or raise the limit (`data inspect/prepare --max-size-mb`).")
+
+
+def _read_parquet(raw: bytes, name: str, max_bytes: int = DEFAULT_MAX_BYTES) -> pd.DataFrame:
     if not raw.startswith(b"PAR1"):
         raise DataError(f"{name}: not a Parquet file (missing PAR1 magic bytes). "
                         "Fix: check the file, or give it the extension of its real format.")
+    check_parquet_size(raw, name, max_bytes)
     try:
         frame = pd.read_parquet(io.BytesIO(raw))
     except Exception as exc:  # pyarrow raises several types for corrupt files
         raise DataError(f"{name}: cannot read the Parquet file ({exc}). Fix: re-export it.") from None
+    refuse_duplicate_columns(frame.columns, name)
     if frame.empty:
         raise DataError(f"{name}: the Parquet file has columns but no rows. Fix: add rows.")
     return frame

@@ -117,8 +117,15 @@ def save_version(prepared: PreparedDataset, name: str, root: Path | None = None,
 
 
 def write_version(prepared: PreparedDataset, folder: str | Path) -> Path:
-    """Write train/val/test CSVs, dataset.json and report.json into `folder` (created if needed)."""
+    """Write train/val/test CSVs, dataset.json and report.json into `folder` (created if needed).
+
+    Raises:
+        ConfigError: `folder` is an existing file, not a folder.
+    """
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"{str(folder)!r} is an existing file, not a folder. "
+                          "Fix: give a new or existing folder for the version (--out DIR).")
     folder.mkdir(parents=True, exist_ok=True)
     for split, part in prepared.splits.items():
         part.frame.to_csv(folder / f"{split}.csv", index=False)

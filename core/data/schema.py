@@ -190,11 +190,12 @@ def _infer_spec(raw, kind, text_col, label_cols, label_col, class_names, roles, 
         return DatasetSpec(kind, columns=_infer_roles(name, cols, kind, roles, inference), id_col=id_col)
 
     if text_col is None:
-        text_col = _infer_text_col(raw.frame, inference)
+        text_col = _infer_text_col(raw.frame, inference, {id_col, *(label_cols or []), label_col})
     _require(name, text_col, cols, "--text-col")
     if kind == "multilabel":
         if label_cols is None:
             label_cols = _infer_label_cols(raw.frame, {text_col, id_col}, inference)
+            raw.warnings.extend(_unused_columns(raw.frame, name, {text_col, id_col, *label_cols}))
         for col in label_cols:
             _require(name, col, cols, "--label-cols")
         if not label_cols:
@@ -263,14 +264,16 @@ def _infer_roles(name, cols, kind, roles, inference) -> dict[str, str]:
     return mapping
 
 
-def _infer_text_col(frame: pd.DataFrame, inference: list[str]) -> str:
+def _infer_text_col(frame: pd.DataFrame, inference: list[str], exclude: set) -> str:
     column = _find(list(frame.columns), TEXT_CANDIDATES)
     if column is not None:
         inference.append(f"text column: {column!r} (by name)")
         return column
-    strings = [c for c in frame.columns if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c])]
+    strings = [c for c in frame.columns if c not in exclude and c.lower() not in JIGSAW_LABELS
+               and (frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c]))]
     if not strings:
-        raise DataError(f"No text column found among {list(frame.columns)}. Fix: pass --text-col.")
+        raise DataError(f"No text column found among {list(frame.columns)} (an id or label column is not text). "
+                        "Fix: add a text column, or pass --text-col.")
     column = max(strings, key=lambda c: frame[c].astype(str).str.len().mean())
     inference.append(f"text column: {column!r} (longest strings on average)")
     return column
@@ -285,6 +288,26 @@ def _binary_columns(frame: pd.DataFrame, exclude: set | None = None) -> list[str
         if values and values <= {0, 1, -1} and values & {0, 1}:
             found.append(column)
     return found
+
+
+def _unused_columns(frame: pd.DataFrame, name: str, used: set) -> list[str]:
+    """Warnings for columns left out of a multilabel dataset; an error for one named like a label.
+
+    Raises:
+        DataError: a column named like a Jigsaw label (`toxic`) whose values are not 0/1 (`yes`, `2`): left out
+            silently, the model would lose that label without a word.
+    """
+    warnings = []
+    for column in frame.columns:
+        if column in used:
+            continue
+        values = [str(v) for v in pd.unique(frame[column].dropna())[:4]]
+        if column.lower() in JIGSAW_LABELS:
+            raise DataError(f"{name}: column {column!r} is named like a label but holds values such as {values}, "
+                            "not only 0/1. Fix: write it as 0/1, or pass --label-cols without it.")
+        warnings.append(f"{name}: column {column!r} is not used (not the text, and not 0/1 labels; values such as "
+                        f"{values}). Pass --label-cols to choose the labels yourself.")
+    return warnings
 
 
 def _infer_label_cols(frame, exclude, inference) -> list[str]:

@@ -28,6 +28,53 @@ def _load_file(config: TrainConfig, path: str) -> Dataset:
                         label_col=config.label_col)
 
 
+def _load_parts(config: TrainConfig) -> tuple[dict[str, Dataset], str, bool]:
+    """(parts, source, prepared): the explicit split files, a version's splits, or {"all": the one file}."""
+    if config.train_file:
+        if not config.val_file:
+            raise ConfigError("train_file is set but val_file is not. Fix: give a validation file too, "
+                              "or use `data` with one file to split.")
+        parts = {"train": _load_file(config, config.train_file), "val": _load_file(config, config.val_file)}
+        if config.test_file:
+            parts["test"] = _load_file(config, config.test_file)
+        return parts, config.train_file, True
+    if config.data and Path(config.data).is_dir():
+        return load_version(config.data), config.data, True
+    return {"all": _load_file(config, config.data)}, config.data, False
+
+
+def _check_parts(config: TrainConfig, parts: dict[str, Dataset], source: str, any_kind: bool) -> None:
+    first = next(iter(parts.values()))
+    if first.kind not in ("multilabel", "multiclass") and not any_kind:
+        raise DataError(f"{source}: a {first.kind} dataset cannot train a classifier. "
+                        "Fix: use multilabel or multiclass data (pairs/triplets/qa are for SBERT runs).")
+    if config.task and config.task != first.kind:
+        fix = f"set task to {first.kind!r}" if first.kind in ("multilabel", "multiclass") else "remove `task`"
+        raise ConfigError(f"task={config.task!r} but the data is {first.kind}. Fix: {fix}.")
+    for name, part in parts.items():
+        if part.kind != first.kind or part.labels != first.labels:
+            raise DataError(f"the {name} split is {part.kind} with labels {part.labels}; train is {first.kind} "
+                            f"with labels {first.labels}. Fix: use splits of one kind with the same label columns.")
+
+
+def check_training_data(config: TrainConfig) -> None:
+    """Read and validate the data a config names, before any run folder exists (the job prepares it later).
+
+    Raises:
+        DataError / ConfigError: unreadable data, a task that does not match it, or too few rows to split.
+    """
+    parts, source, prepared = _load_parts(config)
+    _check_parts(config, parts, str(source), any_kind=config.model_kind == "sbert")
+    if not prepared:
+        frame = parts["all"].frame
+        distinct = len(frame.drop_duplicates(subset=parts["all"].text_columns()))
+        needed = 4 if config.test_fraction == 0 else 6
+        if distinct < needed:
+            raise DataError(f"{source}: {distinct} distinct row(s) are too few to split into train, validation"
+                            f"{'' if config.test_fraction == 0 else ' and test'} parts (at least {needed}; a useful "
+                            "model needs hundreds). Fix: add data.")
+
+
 def load_training_data(config: TrainConfig, any_kind: bool = False) -> TrainingData:
     """Load the data named by `config` (a version folder, one file to split, or explicit split files).
 
@@ -37,33 +84,14 @@ def load_training_data(config: TrainConfig, any_kind: bool = False) -> TrainingD
     Raises:
         DataError / ConfigError: unusable data, or a task that does not match the data.
     """
-    if config.train_file:
-        if not config.val_file:
-            raise ConfigError("train_file is set but val_file is not. Fix: give a validation file too, "
-                              "or use `data` with one file to split.")
-        parts = {"train": _load_file(config, config.train_file), "val": _load_file(config, config.val_file)}
-        if config.test_file:
-            parts["test"] = _load_file(config, config.test_file)
-        source = config.train_file
-    elif config.data and (Path(config.data) / "dataset.json").exists():
-        parts, source = load_version(config.data), config.data
-    else:
-        dataset = _load_file(config, config.data)
+    parts, source, prepared = _load_parts(config)
+    _check_parts(config, parts, str(source), any_kind)
+    if not prepared:
         split = SplitOptions(round(1 - config.val_fraction - config.test_fraction, 6), config.val_fraction,
                              config.test_fraction, config.seed)
         options = PrepareOptions(clean=CleanOptions() if config.clean else None, split=split)
-        parts, source = prepare_dataset(dataset, options).splits, config.data
+        parts = prepare_dataset(parts["all"], options).splits
     train = parts["train"]
-    if train.kind not in ("multilabel", "multiclass") and not any_kind:
-        raise DataError(f"{source}: a {train.kind} dataset cannot train a classifier. "
-                        "Fix: use multilabel or multiclass data (pairs/triplets/qa are for SBERT runs).")
-    if config.task and config.task != train.kind:
-        fix = f"set task to {train.kind!r}" if train.kind in ("multilabel", "multiclass") else "remove `task`"
-        raise ConfigError(f"task={config.task!r} but the data is {train.kind}. Fix: {fix}.")
-    for name, part in parts.items():
-        if part.kind != train.kind or part.labels != train.labels:
-            raise DataError(f"the {name} split is {part.kind} with labels {part.labels}; train is {train.kind} "
-                            f"with labels {train.labels}. Fix: use splits of one kind with the same label columns.")
     if config.oversample or config.downsample_majority < 1:  # the training split only, whatever the source
         parts["train"], _ = balance(train, BalanceOptions(downsample_majority=config.downsample_majority,
                                                           oversample=config.oversample,

@@ -248,7 +248,7 @@ def run_job(run_dir: str | Path, resume: bool = False, tokenizer=None, model=Non
         config = TrainConfig.from_json(run_dir / runs.CONFIG)
         if main_process:
             (run_dir / runs.STOP).unlink(missing_ok=True)
-            runs.write_status(run_dir, "queued", pid=os.getpid(), error=None)
+            runs.write_status(run_dir, "queued", pid=os.getpid(), error=None, input_error=False)
         with device_lock(config, enabled=main_process and "LOCAL_RANK" not in os.environ):
             if main_process:
                 runs.write_status(run_dir, "running", pid=os.getpid(), started_at=time.time(), finished_at=None,
@@ -266,6 +266,11 @@ def run_job(run_dir: str | Path, resume: bool = False, tokenizer=None, model=Non
             runs.write_status(run_dir, state, finished_at=time.time())
             (run_dir / runs.STOP).unlink(missing_ok=True)
         return state
+    except KeyboardInterrupt:  # Ctrl-C in a foreground run: the user stopped it, nothing failed
+        if main_process:
+            runs.write_status(run_dir, "stopped", error=None, finished_at=time.time())
+            print(f"stopped; resume with `python -m core train --resume {run_dir}`", file=sys.stderr)
+        raise
     except BaseException as exc:  # the job's top-level handler: any failure ends the run as `failed`
         message = str(exc) if isinstance(exc, CoreError) else f"{type(exc).__name__}: {exc}"
         if isinstance(exc, CoreError):  # a user-caused error: its message is the whole story
@@ -273,9 +278,8 @@ def run_job(run_dir: str | Path, resume: bool = False, tokenizer=None, model=Non
         else:
             traceback.print_exc()
         if main_process:
-            runs.write_status(run_dir, "failed", error=message, finished_at=time.time())
-        if isinstance(exc, KeyboardInterrupt):
-            raise
+            runs.write_status(run_dir, "failed", error=message, finished_at=time.time(),
+                              input_error=isinstance(exc, CoreError))
         return "failed"
 
 
