@@ -21,7 +21,7 @@ import statistics
 import sys
 import time
 
-from _common import JIGSAW_TEST, run_from_args  # noqa: E402  (puts the project on sys.path)
+from _common import JIGSAW_TEST, check_reproduces, make_pipeline, run_from_args  # noqa: E402  (project on sys.path)
 import numpy as np  # noqa: E402
 
 from core.data import load_dataset  # noqa: E402
@@ -48,17 +48,27 @@ def token_to_words(scorer, text: str, values) -> tuple[list[str], list[float]]:
     return words_from_offsets(text, [tuple(o) for o in offsets], np.asarray(values))
 
 
-def default_shap(scorer, text: str, target: int) -> tuple[list[str], list[float], float]:
-    import shap
+def batched_f(scorer, target: int):
+    """f(strings) -> the run's probability of label `target`: tokenizer + model + sigmoid on a whole batch."""
     import torch
 
     def f(strings):
-        encoded = scorer.tokenizer([str(s) for s in strings], padding=True, truncation=True, return_tensors="pt")
+        encoded = scorer.tokenizer([str(s) for s in strings], padding=True, truncation=True,
+                                   max_length=scorer.max_length, return_tensors="pt")
         with torch.inference_mode():
-            return torch.sigmoid(scorer.model(**encoded).logits[:, target]).numpy()
+            logits = scorer.model(input_ids=encoded["input_ids"], attention_mask=encoded["attention_mask"]).logits
+        probs = torch.sigmoid(logits) if scorer.task == "multilabel" else torch.softmax(logits, dim=-1)
+        return probs[:, target].numpy()
+
+    return f
+
+
+def default_shap(scorer, text: str, target: int) -> tuple[list[str], list[float], float]:
+    import shap
 
     started = time.perf_counter()
-    values = shap.Explainer(f, shap.maskers.Text(scorer.tokenizer))([text], silent=True)[0].values
+    values = shap.Explainer(batched_f(scorer, target), shap.maskers.Text(scorer.tokenizer))([text],
+                                                                                          silent=True)[0].values
     seconds = time.perf_counter() - started
     return *token_to_words(scorer, text, values), seconds
 
@@ -85,11 +95,18 @@ def main() -> None:
     explain(scorer, comments[0], "ig")
     default_shap(scorer, comments[0], 0)
     import shap
-    from transformers import pipeline
 
-    from core import runs
+    classify = make_pipeline(run_dir, scorer.task)  # the run's own model (a mean-pooling head included)
 
-    classify = pipeline("text-classification", model=str(run_dir / runs.MODEL), top_k=None, device="cpu")
+    def pipeline_probs(texts):
+        rows = classify(texts, truncation=True, max_length=scorer.max_length)
+        return [[{d["label"]: d["score"] for d in row}[label] for label in scorer.labels] for row in rows]
+
+    def batched_f_probs(texts):
+        return np.stack([batched_f(scorer, target)(texts) for target in range(len(scorer.labels))], axis=1)
+
+    check_reproduces("shap pipeline", pipeline_probs, scorer, comments[:8])
+    check_reproduces("shap batched f", batched_f_probs, scorer, comments[:8])
     pipeline_explainer = shap.Explainer(classify)
     pipeline_explainer([comments[0]], silent=True)
     times = {"shap": [], "ig": [], "attention": [], "shap pipeline": [], "shap batched f": []}

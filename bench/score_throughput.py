@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from _common import JIGSAW_TEST, run_from_args  # noqa: E402  (puts the project on sys.path)
+from _common import JIGSAW_TEST, check_reproduces, make_pipeline, run_from_args  # noqa: E402  (project on sys.path)
 import numpy as np  # noqa: E402
 
 from core import runs  # noqa: E402
@@ -45,27 +45,6 @@ def timed(fn, repeats: int = 2) -> tuple[float, object]:
         result = fn()
         best = min(best, time.perf_counter() - started)
     return best, result
-
-
-def make_pipeline(run_dir: Path):
-    """`pipeline("text-classification", top_k=None)` on the run's model.
-
-    A mean-pooling run's head is not a Hugging Face class, so the pipeline gets the loaded module (the same
-    weights and maths the Scorer uses) instead of the folder, which would put a random [CLS] head on it.
-    """
-    from transformers import AutoTokenizer, logging, pipeline
-
-    from core.pooled_classifier import load_classifier, pooling_of
-
-    folder = run_dir / runs.MODEL
-    model = str(folder)
-    if pooling_of(folder) == "mean":
-        model = load_classifier(folder)
-        model.can_generate = lambda: False  # the pipeline asks every model; ours is an nn.Module, not a PreTrainedModel
-        # the pipeline logs, as an error, every supported class name for a module it then runs as asked
-        logging.set_verbosity(logging.CRITICAL)
-    return pipeline("text-classification", model=model, tokenizer=AutoTokenizer.from_pretrained(folder), top_k=None,
-                    device="cpu", function_to_apply="sigmoid")
 
 
 def pipeline_probs(run_dir: Path, texts: list[str], labels: list[str], max_length: int, batch: int) -> np.ndarray:
@@ -110,6 +89,7 @@ def main() -> None:
     native, why_not = native_bf16(exact.device)
     bf16 = Scorer.from_run(run_dir, backend="bf16") if native else None
     labels, max_length = exact.labels, exact.max_length
+    check_reproduces("pipeline", lambda t: pipeline_probs(run_dir, t, labels, max_length, 8), exact, texts[:16])
     default = Scorer.from_run(run_dir, backend="auto")  # what pages and CLI use unless the run saved a choice
     torch = __import__("torch")
     print(f"run {run_dir.name}, {n} texts, max_length {max_length}, torch threads {torch.get_num_threads()}, "

@@ -334,3 +334,38 @@ def test_symlinked_run_pointing_outside_the_models_folder_is_refused(tfidf_run, 
     assert usable_runs() == [] and not runs.can_score(link)
     with pytest.raises(ModelNotAvailable, match="outside the models folder"):
         Scorer.from_run(link)
+
+
+# ------------------------------------------------------------------------------------- the check on load
+def test_a_run_whose_weights_no_longer_reproduce_its_predictions_is_refused(tfidf_run, bert_run):
+    import numpy as np
+    from safetensors.numpy import load_file, save_file
+    from safetensors.torch import load_file as load_torch
+    from safetensors.torch import save_file as save_torch
+
+    from core.inference import Scorer
+
+    weights = tfidf_run / runs.MODEL / "tfidf.safetensors"
+    arrays = load_file(str(weights))
+    # the issue-21 bug: a column-major coefficient matrix written as it lay in memory
+    arrays["coef"] = np.ascontiguousarray(arrays["coef"]).reshape(-1).reshape(arrays["coef"].shape, order="F")
+    save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(weights))
+    with pytest.raises(ModelNotAvailable, match=r"does not reproduce its own saved predictions: .* Fix: retrain"):
+        Scorer.from_run(tfidf_run)
+    model = bert_run / runs.MODEL / "model.safetensors"
+    tensors = load_torch(str(model))
+    name = next(k for k in tensors if "classifier" in k or "head" in k)
+    tensors[name] = tensors[name] * 3
+    save_torch(tensors, str(model), metadata={"format": "pt"})
+    for backend in ("exact", "onnx"):
+        with pytest.raises(ModelNotAvailable, match="does not reproduce its own saved predictions"):
+            Scorer.from_run(bert_run, device="cpu", backend=backend)
+
+
+def test_the_check_on_load_accepts_a_run_without_saved_predictions(tfidf_run):
+    import shutil
+
+    from core.inference import Scorer
+
+    shutil.rmtree(tfidf_run / runs.PREDICTIONS)
+    assert Scorer.from_run(tfidf_run).score(["hello"])[0].text == "hello"
