@@ -38,7 +38,7 @@ def make_pipeline(run_dir: Path, task: str = "multilabel"):
     from transformers import AutoTokenizer, logging, pipeline
 
     from core import runs
-    from core.pooled_classifier import load_classifier, pooling_of
+    from core.models.pooled import load_classifier, pooling_of
 
     folder = run_dir / runs.MODEL
     model = str(folder)

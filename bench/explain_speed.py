@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 from core.data import load_dataset  # noqa: E402
 from core.explain import explain  # noqa: E402
 from core.explain.base import words_from_offsets  # noqa: E402
-from core.inference import Scorer  # noqa: E402
+from core.scoring.scorer import Scorer  # noqa: E402
 
 
 

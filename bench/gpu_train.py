@@ -155,7 +155,7 @@ def main() -> None:
     jigsaw = Path(os.environ.get("JIGSAW_DIR", JIGSAW))
     tokenizer_dir = os.environ.get("TOKENIZER_DIR")
     if tokenizer_dir is None:
-        from core.models import bundled_model_path
+        from core.models.catalog import bundled_model_path
         tokenizer_dir = bundled_model_path()
     peak = float(os.environ.get("PEAK_TFLOPS", 989))
     full = load_dataset(jigsaw / "train.csv")

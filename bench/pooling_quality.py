@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 from core.config import TrainConfig  # noqa: E402
 from core.data import load_dataset  # noqa: E402
 from core.evaluation.metrics import multilabel_metrics  # noqa: E402
-from core.models import bundled_model_path  # noqa: E402
+from core.models.catalog import bundled_model_path  # noqa: E402
 from core.training.data import load_training_data  # noqa: E402
 from core.training.fast_dropout import for_cpu_training  # noqa: E402
 

@@ -16,7 +16,7 @@ import sys
 from _common import JIGSAW_TEST, run_from_args  # noqa: E402  (puts the project on sys.path)
 
 from core.data import load_dataset  # noqa: E402
-from core.inference import Scorer  # noqa: E402
+from core.scoring.scorer import Scorer  # noqa: E402
 from core.rewrite.local import rewrite_local  # noqa: E402
 from core.rewrite.verify import DEFAULT_MIN_SIMILARITY, verify  # noqa: E402
 

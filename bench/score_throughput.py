@@ -26,12 +26,11 @@ from pathlib import Path
 from _common import JIGSAW_TEST, check_reproduces, make_pipeline, run_from_args  # noqa: E402  (project on sys.path)
 import numpy as np  # noqa: E402
 
-from core import runs  # noqa: E402
-from core.bf16_backend import native_bf16  # noqa: E402
+from core.scoring.bf16 import native_bf16  # noqa: E402
 from core.data import load_dataset  # noqa: E402
 from core.evaluation.metrics import multilabel_metrics  # noqa: E402
-from core.first_token import FirstTokenLayer  # noqa: E402
-from core.inference import Scorer  # noqa: E402
+from core.scoring.first_token import FirstTokenLayer  # noqa: E402
+from core.scoring.scorer import Scorer  # noqa: E402
 
 COMMENT = ("You are a complete idiot and everyone on this talk page knows it, so stop editing my article "
            "now or I will report you to the admins.")

@@ -32,7 +32,7 @@ from transformers import (AutoModelForSequenceClassification, AutoTokenizer, Dat
 from core.config import TrainConfig  # noqa: E402
 from core.data import load_dataset  # noqa: E402
 from core.evaluation.metrics import multilabel_metrics  # noqa: E402
-from core.models import bundled_model_path  # noqa: E402
+from core.models.catalog import bundled_model_path  # noqa: E402
 from core.training.classifier import build_classifier_trainer, predict_probs  # noqa: E402
 from core.training.data import TrainingData  # noqa: E402
 

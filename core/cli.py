@@ -10,8 +10,22 @@ import argparse
 import sys
 from pathlib import Path
 
+from core import jobs, runs
+from core.config import TrainConfig
+from core.data import (KINDS, BalanceOptions, CleanOptions, PrepareOptions, SplitOptions, data_report, drop_duplicates,
+                       find_duplicates, load_dataset, prepare_dataset, read_table, write_version)
 from core.errors import ConfigError, CoreError, DataError, JobError
+from core.evaluate import evaluate_run
+from core.explain import explain
 from core.fileio import to_json
+from core.models.catalog import CATALOG, load_tokenizer
+from core.models.embedding import embed
+from core.rewrite import rewrite
+from core.runs import list_runs, run_path
+from core.scoring import backends
+from core.scoring.batch import score_file
+from core.scoring.scorer import Scorer
+from core.search import SearchIndex, base_model, corpus_texts, run_model
 
 EXIT_USAGE = 2
 
@@ -34,8 +48,6 @@ def _columns(pairs: list[str] | None) -> dict[str, str]:
 
 
 def _add_dataset_args(parser: argparse.ArgumentParser) -> None:
-    from core.data import KINDS
-
     parser.add_argument("path", help="CSV, TSV, JSONL or Parquet file")
     parser.add_argument("--kind", choices=KINDS, help="dataset kind (inferred when omitted)")
     parser.add_argument("--text-col", help="text column (multilabel/multiclass)")
@@ -51,8 +63,6 @@ def _add_dataset_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _load(args):
-    from core.data import load_dataset
-
     dataset = load_dataset(args.path, kind=args.kind, text_col=args.text_col, label_cols=args.label_cols,
                            label_col=args.label_col, class_names=args.class_names, columns=_columns(args.columns),
                            drop_empty=args.drop_empty, delimiter=args.delimiter,
@@ -61,15 +71,11 @@ def _load(args):
         print(f"warning: {warning}", file=sys.stderr)
     tokenizer = None
     if args.tokenizer:
-        from core.models import load_tokenizer
-
         tokenizer = load_tokenizer(args.tokenizer)
     return dataset, tokenizer
 
 
 def cmd_data_inspect(args) -> int:
-    from core.data import data_report, drop_duplicates, find_duplicates
-
     dataset, tokenizer = _load(args)
     steps = {}
     if args.duplicates:
@@ -79,9 +85,6 @@ def cmd_data_inspect(args) -> int:
 
 
 def cmd_data_prepare(args) -> int:
-    from core.data import (BalanceOptions, CleanOptions, PrepareOptions, SplitOptions, prepare_dataset,
-                           write_version)
-
     dataset, tokenizer = _load(args)
     balance = None
     if args.downsample_majority < 1 or args.oversample:
@@ -108,8 +111,6 @@ _TRAIN_SWITCHES = {"oversample": ("oversample", True), "no_clean": ("clean", Fal
 
 
 def _train_config(args):
-    from core.config import TrainConfig
-
     data = TrainConfig.from_json(args.config).to_dict() if args.config else {}
     for name in _TRAIN_FLAGS:
         value = getattr(args, name)
@@ -124,8 +125,6 @@ def _train_config(args):
 
 
 def cmd_train(args) -> int:
-    from core import jobs, runs
-
     if args.resume:
         run_dir = runs.run_path(args.resume)
         state = runs.read_status(run_dir).get("state")
@@ -141,7 +140,7 @@ def cmd_train(args) -> int:
         print(f"launched pid {process.pid}; log: {run_dir / runs.LOG}", file=sys.stderr)
         print(run_dir)
         return 0
-    from core.training.job import run_job
+    from core.training.job import run_job  # loads torch and transformers: only for a foreground run
 
     state = run_job(run_dir, resume=bool(args.resume))
     status = runs.read_status(run_dir)
@@ -154,9 +153,6 @@ def cmd_train(args) -> int:
 
 
 def cmd_score(args) -> int:
-    from core.inference import Scorer
-    from core.runs import run_path
-
     scorer = Scorer.from_run(run_path(args.run), backend=args.backend)
     if args.file:
         return _score_file(scorer, args)
@@ -168,8 +164,6 @@ def cmd_score(args) -> int:
 
 
 def _score_file(scorer, args) -> int:
-    from core.batch import score_file
-
     source = Path(args.file)
     if not source.is_file():
         raise DataError(f"{args.file!r} is not a file. Fix: check the path.")
@@ -204,10 +198,6 @@ class _ProgressBar:
 
 
 def cmd_explain(args) -> int:
-    from core.explain import explain
-    from core.inference import Scorer
-    from core.runs import run_path
-
     text = " ".join(args.text) if args.text else sys.stdin.read().strip()
     options = {}
     for item in args.option or []:
@@ -225,10 +215,6 @@ def cmd_explain(args) -> int:
 
 
 def cmd_embed(args) -> int:
-    from core.embedding_model import embed
-    from core.runs import run_path
-    from core.search import base_model, run_model
-
     texts = list(args.text) or [line for line in sys.stdin.read().splitlines() if line.strip()]
     if not texts:
         raise ConfigError("no texts to embed. Fix: pass texts as arguments or lines on stdin.")
@@ -242,10 +228,6 @@ def cmd_embed(args) -> int:
 
 
 def cmd_search(args) -> int:
-    from core.data import read_table
-    from core.runs import run_path
-    from core.search import SearchIndex, base_model, corpus_texts, run_model
-
     run_dir = run_path(args.run)
     texts = corpus_texts(read_table(args.corpus).frame, args.column)
     result = {"run": run_dir.name, "query": args.query, "corpus_rows": len(texts)}
@@ -261,10 +243,6 @@ def cmd_search(args) -> int:
 
 
 def cmd_rewrite(args) -> int:
-    from core.inference import Scorer
-    from core.rewrite import rewrite
-    from core.runs import run_path
-
     text = " ".join(args.text) if args.text else sys.stdin.read().strip()
     scorer = Scorer.from_run(run_path(args.run), backend="exact")
     candidates = rewrite(scorer, text, args.backend, args.candidates, args.min_similarity, model=args.model)
@@ -274,9 +252,6 @@ def cmd_rewrite(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from core.evaluate import evaluate_run
-    from core.runs import run_path
-
     print(to_json(evaluate_run(run_path(args.run), args.data, compare_base=args.compare_base,
                                backend=args.backend)))
     return 0
@@ -285,22 +260,18 @@ def cmd_evaluate(args) -> int:
 def cmd_models(args) -> int:
     from dataclasses import asdict
 
-    from core.models import CATALOG
-
     print(to_json([asdict(entry) for entry in CATALOG]))
     return 0
 
 
 def cmd_runs(args) -> int:
-    from core.runs import list_runs
-
     print(to_json([{"name": r.name, "state": r.state, "model_kind": r.model_kind, "base_model": r.base_model,
                     "path": str(r.path)} for r in list_runs()]))
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from core.inference import BACKENDS
+    backend_help = "; ".join(f"{name}: {text}" for name, text in backends.describe().items())
 
     parser = _Parser(prog="python -m core", description="CleanSpeech Studio, headless.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -344,9 +315,8 @@ def build_parser() -> argparse.ArgumentParser:
     score = sub.add_parser("score", help="score texts with a run; JSON per text")
     score.add_argument("--run", required=True, help="run folder name or path (inside the models folder)")
     score.add_argument("text", nargs="*", help="texts (or lines on stdin)")
-    score.add_argument("--backend", choices=BACKENDS,
-                       help="scoring backend (default: the run's saved one, else auto = onnx on CPU when it loads, "
-                            "else exact)")
+    score.add_argument("--backend", choices=backends.names(),
+                       help=f"scoring backend (default: the run's saved one, else auto). {backend_help}")
     score.add_argument("--file", help="score a CSV/TSV/JSONL/Parquet file in chunks instead of texts")
     score.add_argument("--text-col", default="text", help="the file's text column (default: text)")
     score.add_argument("--out", help="output file (.csv or .jsonl; default: <file>-scored.csv beside it)")
@@ -391,7 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--run", required=True, help="run folder name or path (inside the models folder)")
     evaluate.add_argument("--data", required=True,
                           help="labelled file, or a dataset version folder (its test split, else validation)")
-    evaluate.add_argument("--backend", choices=BACKENDS, help="scoring backend (default: the run's saved one)")
+    evaluate.add_argument("--backend", choices=backends.names(),
+                          help=f"scoring backend (default: the run's saved one, else auto). {backend_help}")
     evaluate.add_argument("--compare-base", action="store_true",
                           help="SBERT runs without a head: also the base model's metrics on the same data")
     evaluate.set_defaults(func=cmd_evaluate)

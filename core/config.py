@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ConfigError
+from core.fileio import write_json
 
 MODEL_KINDS = ("classifier", "tfidf", "sbert")
 TASKS = ("multilabel", "multiclass")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 CLASS_WEIGHTINGS = ("auto", "none", "balanced")
-POOLINGS = ("auto", "cls", "mean")  # classifier heads (core.pooled_classifier)
+POOLINGS = ("auto", "cls", "mean")  # classifier heads (core.models.pooled)
 # SBERT losses by the data they train on (None in the config = the first one listed for the data kind).
 SBERT_LOSSES = {
     "labelled": ("softmax", "batch_all_triplet", "batch_hard_soft_margin_triplet", "setfit"),
@@ -219,8 +220,6 @@ class TrainConfig:
             raise ConfigError(f"bad training config: {exc}.") from None
 
     def to_json(self, path: str | Path) -> Path:
-        from core.fileio import write_json
-
         return write_json(path, self.to_dict())
 
     @classmethod

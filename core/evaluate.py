@@ -12,16 +12,22 @@ validation split) is used. Classes are matched to the run's by name, or by index
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
+import pandas as pd
 
 from core import runs
 from core.config import TrainConfig
 from core.data import Dataset, load_dataset, load_version
-from core.errors import DataError
+from core.errors import DataError, ModelNotAvailable
 from core.evaluation.metrics import evaluate_probs
-from core.inference import Scorer
-from core.training.data import TrainingData
+from core.evaluation.predictions import (SPLIT_NAMES, SPLITS, SplitPredictions, predictions_path, save_predictions,
+                                         score_dataset)
+from core.models.embedding import memoized_encoder
+from core.scoring.scorer import Scorer
+from core.search import base_model, run_model
+from core.training.data import TrainingData, load_training_data
 
 
 def evaluation_data(path: str | Path, kind: str | None, labels: list[str] | None) -> tuple[Dataset, str]:
@@ -75,8 +81,7 @@ def evaluate_run(run_dir: Path, data: str | Path, compare_base: bool = False, ba
 
 def _embedding_metrics(run_dir: Path, data: str | Path, compare_base: bool) -> dict:
     """Retrieval / pair metrics of an SBERT run without a head (and of its base model) on `data`."""
-    from core.embedding_model import memoized_encoder
-    from core.search import base_model, run_model
+    # these load torch and sentence-transformers: only for SBERT runs without a head
     from core.training.sbert import loss_family
     from core.training.sbert_eval import evaluate_embeddings
 
@@ -93,3 +98,29 @@ def _embedding_metrics(run_dir: Path, data: str | Path, compare_base: bool) -> d
     if compare_base:
         result["base"] = evaluate_embeddings(memoized_encoder(base_model(run_dir)), part, family, "test", knn_k)
     return result
+
+
+def load_predictions(run_dir: Path, split: str, scorer_factory: Callable[[], object] | None = None,
+                     progress: Callable[[int, int], None] | None = None) -> SplitPredictions:
+    """The run's saved predictions on `split` (val | test), computing and saving them when missing.
+
+    Raises:
+        ModelNotAvailable: the run has no model, or no such split (e.g. trained without a test set).
+    """
+    if split not in SPLITS:
+        raise DataError(f"unknown split {split!r}. Fix: use one of {SPLITS}.")
+    run_dir = Path(run_dir)
+    meta = runs.read_model_meta(run_dir)
+    path = predictions_path(run_dir, split)
+    if path.exists():
+        return SplitPredictions.from_frame(pd.read_parquet(path), split, meta["task"], meta["labels"])
+    data = load_training_data(TrainConfig.from_json(run_dir / runs.CONFIG))
+    dataset = data.val if split == "val" else data.test
+    if dataset is None:
+        raise ModelNotAvailable(f"run {run_dir.name!r} has no {SPLIT_NAMES[split]} split. "
+                                "Fix: evaluate on validation, or upload a labelled file.")
+    if scorer_factory is None:
+        scorer_factory = lambda: Scorer.from_run(run_dir)  # noqa: E731
+    predictions = score_dataset(scorer_factory(), dataset, split, progress)
+    save_predictions(run_dir, predictions)
+    return predictions

@@ -7,10 +7,7 @@ waits (`queued`) on a file lock for its device before it trains.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -18,45 +15,11 @@ from pathlib import Path
 
 from core import runs
 from core.config import TrainConfig
+from core.devices import accelerator_count
 from core.errors import JobError
+from core.models.catalog import resolve_model
 from core.paths import PROJECT_ROOT
-
-
-def accelerator_count() -> int:
-    """Number of visible NVIDIA GPUs, found without importing torch."""
-    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if visible is not None:
-        return len([d for d in visible.split(",") if d.strip() and d.strip() != "-1"])
-    if not shutil.which("nvidia-smi"):
-        return 0
-    try:
-        output = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
-        return 0
-    return sum(1 for line in output.splitlines() if line.startswith("GPU "))
-
-
-def device_key() -> str:
-    """The lock name of this machine's accelerator: `cuda` when GPUs are visible, else `cpu`."""
-    return "cuda" if accelerator_count() else "cpu"
-
-
-@contextlib.contextmanager
-def device_lock(config: TrainConfig, enabled: bool = True, root: Path | None = None):
-    """Hold the device's lock while training (blocks, as `queued`, while another job holds it)."""
-    if not enabled:
-        yield
-        return
-    from core.paths import models_dir
-
-    folder = (Path(root) if root else models_dir()) / ".locks"
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / f"{device_key()}.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+from core.training.data import check_training_data
 
 
 def check_processes(requested: int | None) -> int:
@@ -112,12 +75,8 @@ def create_run(config: TrainConfig, detach: bool = True, root: Path | None = Non
     Raises:
         ModelNotAvailable / DataError / ConfigError / JobError: what is wrong, and how to fix it.
     """
-    from core.training.data import check_training_data
-
     config = resolve_paths(config)
     if config.model_kind != "tfidf":
-        from core.models import resolve_model
-
         resolve_model(config.base_model)
     check_training_data(config)
     if detach:

@@ -10,7 +10,7 @@ import json
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from core.errors import ConfigError, JobError, ModelNotAvailable
@@ -33,6 +33,42 @@ MODEL_META = "cleanspeech.json"  # inside model/: model kind, task, labels, max 
 
 STATES = ("queued", "running", "succeeded", "failed", "stopped")  # and `broken`: damaged files (see read_run)
 ACTIVE_STATES = ("queued", "running")
+
+
+@dataclass
+class ModelMeta:
+    """`model/cleanspeech.json`: what a saved model is, for every loader (scoring, explanation, evaluation).
+
+    Attributes:
+        model_kind: classifier | tfidf | sbert.
+        task: multilabel | multiclass (an SBERT run without a head: its data kind).
+        labels: label or class names, in the model's output order.
+        max_length: the token limit it was trained with (0 for TF-IDF).
+        pooling: classifier head (`cls` | `mean`).
+        prediction_precision: the arithmetic of the saved predictions (`fp32`, `bf16`, `fp16`), for the check
+            on load.
+        loss, head: SBERT runs: the loss, and whether a classification head was fitted.
+    """
+
+    model_kind: str
+    task: str
+    labels: list[str]
+    max_length: int
+    pooling: str | None = None
+    prediction_precision: str | None = None
+    loss: str | None = None
+    head: bool | None = None
+
+
+def write_model_meta(run_dir: Path, meta: ModelMeta) -> None:
+    """Write `model/cleanspeech.json` (atomic), leaving out the fields that do not apply."""
+    write_json(Path(run_dir) / MODEL / MODEL_META, {k: v for k, v in asdict(meta).items() if v is not None})
+
+
+def last_checkpoint(run_dir: Path) -> Path | None:
+    """The newest `checkpoints/checkpoint-N` folder, if any."""
+    folders = [p for p in (Path(run_dir) / CHECKPOINTS).glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
+    return max(folders, key=lambda p: int(p.name.split("-")[-1])) if folders else None
 
 
 @dataclass

@@ -14,6 +14,8 @@ import numpy as np
 
 from core import runs
 from core.errors import ConfigError, DataError, ModelNotAvailable
+from core.models.catalog import resolve_model
+from core.models.embedding import embed, load_sentence_model
 
 MAX_CORPUS_ROWS = 200_000
 
@@ -37,8 +39,6 @@ def run_model(run_dir: str | Path):
     Raises:
         ModelNotAvailable: the run has no saved model, or is not an SBERT run.
     """
-    from core.embedding_model import load_sentence_model
-
     run_dir = Path(run_dir)
     runs.check_loadable(run_dir)
     meta = runs.read_model_meta(run_dir)
@@ -50,9 +50,6 @@ def run_model(run_dir: str | Path):
 
 def base_model(run_dir: str | Path):
     """The sentence model the run was fine-tuned from (its config's `base_model`)."""
-    from core.embedding_model import load_sentence_model
-    from core.models import resolve_model
-
     config = runs.read_run(Path(run_dir)).config
     resolved = resolve_model(config.get("base_model"))
     return load_sentence_model(resolved.path, hub=resolved.source == "hub")
@@ -96,8 +93,6 @@ class SearchIndex:
     @classmethod
     def build(cls, model, texts: list[str], batch_size: int = 64, progress=None) -> "SearchIndex":
         """Embed `texts` with `model`; `progress(done, total)` is called after each chunk (for a progress bar)."""
-        from core.embedding_model import embed
-
         chunk = max(batch_size * 8, 1)
         parts = []
         for start in range(0, len(texts), chunk):
@@ -112,8 +107,6 @@ class SearchIndex:
         Raises:
             ConfigError: an empty query or k < 1.
         """
-        from core.embedding_model import embed
-
         if not str(query).strip():
             raise ConfigError("the query is empty. Fix: type what you are looking for.")
         if int(k) < 1:

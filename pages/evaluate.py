@@ -11,7 +11,8 @@ import streamlit as st
 from core.errors import CoreError
 from core.evaluation.curves import operating_point, top_errors
 from core.evaluation.metrics import confusion_matrix, multiclass_metrics
-from core.evaluation.predictions import SPLIT_NAMES, load_predictions, predictions_path, score_dataset
+from core.evaluate import load_predictions
+from core.evaluation.predictions import SPLIT_NAMES, predictions_path, score_dataset
 from core.evaluation.thresholds import choose_threshold, describe_thresholds, metrics_at
 from core.fileio import read_json
 from core.runs import THRESHOLDS, read_thresholds, save_thresholds
@@ -62,7 +63,7 @@ except CoreError as exc:
     st.stop()
 
 labels, where = predictions.labels, SPLIT_NAMES.get(source, "uploaded file")
-cache_key = f"{info.name}:{source}:{len(predictions)}:{float(predictions.probs.sum()):.6f}"
+cache_key = cache.predictions_key(info.name, source, predictions)
 curves = cache.threshold_curves(cache_key, predictions)
 saved = read_json(info.path / THRESHOLDS, {}) or {}
 st.caption(f"Every number on this page is computed on the **{where}** set ({len(predictions):,} rows). "

@@ -55,7 +55,7 @@ if len(chosen) >= 2:
                 st.caption(f"{info.name}: {exc}")
                 continue
             if label in predictions.labels:
-                key = f"{info.name}:test:{len(predictions)}:{float(predictions.probs.sum()):.6f}"
+                key = cache.predictions_key(info.name, "test", predictions)
                 points = cache.curve_points(key, label, predictions)
                 roc[info.name], pr[info.name] = points["roc"], points["pr"]
         left, right = st.columns(2)

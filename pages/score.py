@@ -6,10 +6,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core.batch import estimate_rows, read_chunks, score_file
+from core.scoring.batch import estimate_rows, read_chunks, score_file
+from core.data import guess_text_column
 from core.data.io import read_bytes
 from core.errors import CoreError
-from core.inference import BACKENDS, save_backend, saved_backend
+from core.scoring import backends, save_backend, saved_backend
 from ui import charts
 from ui.run_select import load_scorer, pick_run
 from ui.entry import require_app_entry
@@ -22,15 +23,11 @@ info = pick_run()
 
 backend = saved_backend(info.path)
 if info.model_kind != "tfidf":
+    names, descriptions = backends.names(), backends.describe()
     backend = st.sidebar.radio(
-        "Scoring backend", BACKENDS, index=BACKENDS.index(backend), horizontal=True, key="score.backend",
-        help="auto (default): onnx on CPU when it loads and matches exact, else exact. exact: the saved fp32 "
-             "weights run by PyTorch. onnx: the same weights run by ONNX Runtime, same probabilities; on CPU "
-             "about half the latency for one comment and 1.05-2x faster for files, by CPU (export takes a few "
-             "seconds on load). int8: dynamic int8 quantisation, about 1.4-3x faster on CPU; rankings barely "
-             "change but single probabilities can move by a lot, so the saved thresholds may not fit. bf16: "
-             "matrix products in bfloat16, for CPUs with AVX512-BF16 or AMX and recent GPUs only (it refuses "
-             "to load elsewhere); there 2.5x faster than exact, probabilities within about 0.01.")
+        "Scoring backend", names, index=names.index(backend), horizontal=True, key="score.backend",
+        help=" ".join(f"**{name}**: {text}." for name, text in descriptions.items())
+        + " Speeds per CPU are in bench/RESULTS.md.")
     if backend != saved_backend(info.path) and st.sidebar.button("Save as this run's default"):
         save_backend(info.path, backend)
         st.sidebar.success(f"Saved: this run scores with {backend!r} everywhere.")
@@ -91,7 +88,7 @@ with file_tab:
             st.error(str(exc) or f"{upload.name} has no rows.")
             st.stop()
         columns = [str(c) for c in head.columns]
-        guess = next((c for c in ("text", "comment_text", "comment", "tweet") if c in columns), columns[0])
+        guess = guess_text_column(columns) or columns[0]
         text_col = st.selectbox("Text column", columns, index=columns.index(guess), key="score.text_col")
         out_format = st.radio("Output", ["csv", "jsonl"], horizontal=True)
         st.caption(f"About {estimate_rows(raw, upload.name):,} rows. CSV cells that a spreadsheet would run as "

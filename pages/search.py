@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from core import runs
+from core.data import guess_text_column
 from core.errors import CoreError
 from core.paths import SAMPLE_QA
 from core.search import corpus_texts
@@ -45,7 +46,8 @@ try:
             st.stop()
         raw = cache.raw_table(upload.getvalue(), upload.name, MAX_UPLOAD_MB * 2**20)
     columns = [str(c) for c in raw.frame.columns]
-    default = next((i for i, c in enumerate(columns) if c in ("answer", "text", "comment_text", "document")), 0)
+    guess = guess_text_column(columns, extra=("answer", "document"))  # Q&A corpora: index the answers
+    default = columns.index(guess) if guess else 0
     column = st.selectbox("Text column to index", columns, index=default)
     texts = corpus_texts(raw.frame, column)
 except CoreError as exc:

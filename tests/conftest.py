@@ -74,7 +74,7 @@ def tiny_sbert(tmp_path_factory, tiny_bert) -> Path:
 @pytest.fixture(scope="session")
 def tiny_sbert_model(tiny_sbert):
     """The tiny SBERT model, loaded once; deepcopy it before training."""
-    from core.embedding_model import load_sentence_model
+    from core.models.embedding import load_sentence_model
 
     return load_sentence_model(tiny_sbert, device="cpu")
 

@@ -41,12 +41,12 @@ def _test_file(run_dir: Path, saved, folder: Path) -> Path:
 
 def check_run(run_dir: Path, scratch: Path) -> dict:
     from core import runs
-    from core.bf16_backend import native_bf16
+    from core.scoring.bf16 import native_bf16
     from core.errors import CoreError
     from core.evaluate import evaluate_run
-    from core.evaluation.predictions import load_predictions
+    from core.evaluate import load_predictions
     from core.explain import explain
-    from core.inference import Scorer
+    from core.scoring.scorer import Scorer
     from core.rewrite import rewrite
 
     meta = runs.read_model_meta(run_dir)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.models import bundled_model_path
+from core.models.catalog import bundled_model_path
 from core.paths import SAMPLE_MULTILABEL
 
 

@@ -279,14 +279,14 @@ def test_status_or_config_of_the_wrong_shape_lists_the_run_as_broken(capsys, tfi
     assert listed["state"] == "broken"
     assert tfidf_run.name not in [r.name for r in usable_runs()]
     with pytest.raises(ModelNotAvailable, match="is broken"):
-        from core.inference import Scorer
+        from core.scoring.scorer import Scorer
 
         Scorer.from_run(tfidf_run)
 
 
 @pytest.mark.parametrize("value", ["NaN", "-3", "1.5", '"0.4"', "null", "[0.5]"])
 def test_thresholds_outside_zero_one_are_refused(tfidf_run, value):
-    from core.inference import Scorer
+    from core.scoring.scorer import Scorer
 
     payload = json.loads((tfidf_run / runs.THRESHOLDS).read_text())
     text = json.dumps(payload).replace(f'"toxic": {json.dumps(payload["thresholds"]["toxic"])}',
@@ -298,7 +298,7 @@ def test_thresholds_outside_zero_one_are_refused(tfidf_run, value):
 
 
 def test_unparseable_thresholds_file_is_refused(tfidf_run):
-    from core.inference import Scorer
+    from core.scoring.scorer import Scorer
 
     (tfidf_run / runs.THRESHOLDS).write_text("{not json")
     with pytest.raises(ModelNotAvailable, match=r"thresholds.json cannot be read"):
@@ -323,7 +323,7 @@ def test_symlinked_run_pointing_outside_the_models_folder_is_refused(tfidf_run, 
     import shutil
 
     from core.demo import usable_runs
-    from core.inference import Scorer
+    from core.scoring.scorer import Scorer
 
     outside = tmp_path / "elsewhere"
     shutil.move(str(tfidf_run), outside)
@@ -343,7 +343,7 @@ def test_a_run_whose_weights_no_longer_reproduce_its_predictions_is_refused(tfid
     from safetensors.torch import load_file as load_torch
     from safetensors.torch import save_file as save_torch
 
-    from core.inference import Scorer
+    from core.scoring.scorer import Scorer
 
     weights = tfidf_run / runs.MODEL / "tfidf.safetensors"
     arrays = load_file(str(weights))
@@ -365,7 +365,7 @@ def test_a_run_whose_weights_no_longer_reproduce_its_predictions_is_refused(tfid
 def test_the_check_on_load_accepts_a_run_without_saved_predictions(tfidf_run):
     import shutil
 
-    from core.inference import Scorer
+    from core.scoring.scorer import Scorer
 
     shutil.rmtree(tfidf_run / runs.PREDICTIONS)
     assert Scorer.from_run(tfidf_run).score(["hello"])[0].text == "hello"

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from core import bf16_backend
+from core.scoring import bf16 as bf16_backend
 from core.errors import ConfigError
-from core.inference import Scorer, save_backend
+from core.scoring.scorer import Scorer, save_backend
 
 TEXTS = ["you are an idiot", "thanks for the help with the article, much appreciated", "ok",
          "I will find you and hurt you, you worthless piece of garbage " * 3]

@@ -77,7 +77,7 @@ def test_score_a_file_from_the_cli(tfidf_run, write, tmp_path, capsys):
 
 
 def test_score_with_the_onnx_backend_from_the_cli(bert_run, capsys):
-    from core.inference import Scorer
+    from core.scoring.scorer import Scorer
 
     assert main(["score", "--run", bert_run.name, "--backend", "onnx", "you idiot", "thanks"]) == 0
     printed = json.loads(capsys.readouterr().out)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from core.first_token import FirstTokenLayer, first_token_only
-from core.inference import Scorer
+from core.scoring.first_token import FirstTokenLayer, first_token_only
+from core.scoring.scorer import Scorer
 
 TEXTS = ["short", "a somewhat longer comment, which pads the others in its batch",
          "you are an idiot and everyone knows it", "ok then"]

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from core import runs
-from core.batch import neutralise_formula, score_file
+from core.scoring.batch import neutralise_formula, score_file
 from core.errors import ConfigError, DataError, ModelNotAvailable
-from core.evaluation.predictions import load_predictions
-from core.inference import Scorer, save_backend, saved_backend
+from core.evaluate import load_predictions
+from core.scoring.scorer import Scorer, save_backend, saved_backend
 
 TEXTS = ["you are an idiot", "thanks for the help with the article, much appreciated", "ok",
          "I will find you and hurt you, you worthless piece of garbage " * 3]
@@ -78,7 +78,7 @@ def test_auto_backend_is_onnx_on_cpu_with_exact_probabilities(bert_run):
 def test_auto_backend_falls_back_to_exact_and_says_why(bert_run, monkeypatch):
     import sys
 
-    from core.inference import _auto_backend
+    from core.scoring.scorer import _auto_backend
 
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if it were not installed
     scorer = Scorer.from_run(bert_run, device="cpu", backend="auto")
@@ -114,7 +114,7 @@ def test_onnx_backend_explains_a_missing_runtime(bert_run, monkeypatch):
 
 
 def test_onnx_backend_refuses_a_graph_that_disagrees_with_pytorch(bert_run, monkeypatch):
-    from core import onnx_backend
+    from core.scoring import onnx as onnx_backend
 
     monkeypatch.setattr(onnx_backend, "MAX_LOGIT_DIFF", -1.0)  # no graph can pass: the check must run
     with pytest.raises(ConfigError, match="logits differ from PyTorch's by .* Fix: use backend 'exact'"):

@@ -5,7 +5,7 @@ import time
 import pytest
 
 from core.errors import ConfigError, ModelNotAvailable
-from core.models import CATALOG, resolve_model
+from core.models.catalog import CATALOG, resolve_model
 from core.paths import resolve_inside, slugify
 
 

@@ -188,7 +188,7 @@ def test_explain_page_from_a_score_link_escapes_html(tfidf_run):
     assert len(blocks) == 4  # two methods (linear, shap), each words + legend
     assert all("<script>" not in b for b in blocks) and any("&lt;script&gt;alert(1)&lt;/script&gt;" in b
                                                              for b in blocks)
-    from core.inference import Scorer
+    from core.scoring.scorer import Scorer
 
     result = Scorer.from_run(tfidf_run).score([at.text_area(key="explain.text").value])[0]
     candidates = result.flagged or list(result.probabilities)

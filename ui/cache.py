@@ -6,6 +6,15 @@ import streamlit as st
 
 from core.data import Dataset, RawTable, interpret, read_table
 from core.data.io import DEFAULT_MAX_BYTES
+from core.evaluate import load_predictions
+from core.evaluation.curves import pr_points, roc_points
+from core.evaluation.metrics import average_precision, roc_auc
+from core.evaluation.predictions import predictions_path
+from core.evaluation.thresholds import threshold_curve
+from core.explain import explain
+from core.models.catalog import load_tokenizer
+from core.scoring.scorer import Scorer
+from core.search import SearchIndex, base_model, run_model
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -23,32 +32,24 @@ def dataset(raw: RawTable, **columns) -> Dataset:
 @st.cache_resource(show_spinner="Loading tokenizer…", max_entries=4)
 def tokenizer(model_name: str):
     """A base model's tokenizer, loaded once per name."""
-    from core.models import load_tokenizer
-
     return load_tokenizer(model_name)
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=6)
 def scorer(run_dir: str, backend: str):
     """A run's Scorer, loaded once per (run folder, backend) and shared by pages."""
-    from core.inference import Scorer
-
     return Scorer.from_run(run_dir, backend=backend)
 
 
 @st.cache_resource(show_spinner="Loading the sentence model…", max_entries=4)
 def sentence_model(run_dir: str, which: str):
     """An SBERT run's fine-tuned (`which="fine_tuned"`) or base (`"base"`) SentenceTransformer, loaded once."""
-    from core.search import base_model, run_model
-
     return base_model(run_dir) if which == "base" else run_model(run_dir)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def search_index(run_dir: str, which: str, corpus_key: str, _texts: tuple, _progress=None):
     """The corpus embedded with one model, once per (run, model, corpus content)."""
-    from core.search import SearchIndex
-
     return SearchIndex.build(sentence_model(run_dir, which), list(_texts), progress=_progress)
 
 
@@ -61,23 +62,22 @@ def _stamp(path) -> float:
 
 def split_predictions(run_dir: str, split: str):
     """A run's saved predictions on a split (re-read when the file changes)."""
-    from core.evaluation.predictions import predictions_path
-
     return _split_predictions(run_dir, split, _stamp(predictions_path(run_dir, split)))
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _split_predictions(run_dir: str, split: str, stamp: float):
-    from core.evaluation.predictions import load_predictions
-
     return load_predictions(run_dir, split, scorer_factory=lambda: scorer(run_dir, "exact"))
+
+
+def predictions_key(run_name: str, source: str, predictions) -> str:
+    """The cache key of one set of predictions (run, split or upload, size, checksum of the scores)."""
+    return f"{run_name}:{source}:{len(predictions)}:{float(predictions.probs.sum()):.6f}"
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def threshold_curves(key: str, _predictions) -> dict:
     """Per-label threshold curves of a predictions object, built once per `key` (sliders then cost O(log n))."""
-    from core.evaluation.thresholds import threshold_curve
-
     return {label: threshold_curve(_predictions.truth[:, i], _predictions.probs[:, i])
             for i, label in enumerate(_predictions.labels)}
 
@@ -85,8 +85,6 @@ def threshold_curves(key: str, _predictions) -> dict:
 @st.cache_data(show_spinner=False, max_entries=16)
 def ranking_metrics(key: str, _predictions) -> dict:
     """Per-label ROC-AUC, PR-AUC and support of a predictions object (threshold-free), once per `key`."""
-    from core.evaluation.metrics import average_precision, roc_auc
-
     truth, probs = _predictions.truth, _predictions.probs
     return {label: {"roc_auc": roc_auc(truth[:, i], probs[:, i]), "pr_auc": average_precision(truth[:, i], probs[:, i]),
                     "support": int(truth[:, i].sum())} for i, label in enumerate(_predictions.labels)}
@@ -95,8 +93,6 @@ def ranking_metrics(key: str, _predictions) -> dict:
 @st.cache_resource(show_spinner=False, max_entries=32)
 def curve_points(key: str, label: str, _predictions) -> dict:
     """ROC and PR points of one label (thinned for plotting), once per `key`."""
-    from core.evaluation.curves import pr_points, roc_points
-
     i = _predictions.labels.index(label)
     return {"roc": roc_points(_predictions.truth[:, i], _predictions.probs[:, i]),
             "pr": pr_points(_predictions.truth[:, i], _predictions.probs[:, i])}
@@ -105,6 +101,4 @@ def curve_points(key: str, label: str, _predictions) -> dict:
 @st.cache_data(show_spinner=False, max_entries=256)
 def explanation(run_dir: str, text: str, method: str, label: str, options: tuple) -> dict:
     """One explanation, cached per (run, text, method, label, options)."""
-    from core.explain import explain
-
     return explain(scorer(run_dir, "exact"), text, method, label=label, **dict(options)).to_dict()

@@ -7,7 +7,7 @@ import streamlit as st
 from core.config import ALL_SBERT_LOSSES, POOLINGS, TrainConfig
 from core.data import list_versions
 from core.errors import ConfigError
-from core.models import CATALOG
+from core.models.catalog import CATALOG
 from core.paths import SAMPLE_MULTILABEL, SAMPLE_PAIRS, SAMPLE_QA
 
 OTHER_MODEL = "Other (local folder or Hub id)…"

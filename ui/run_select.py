@@ -10,6 +10,7 @@ import streamlit as st
 
 from core import demo, runs
 from core.errors import CoreError
+from ui import cache
 
 _KEY = "run.selected"
 
@@ -62,8 +63,6 @@ def pick_run() -> runs.RunInfo:
 
 def load_scorer(info: runs.RunInfo, backend: str = "exact"):
     """The run's cached Scorer with the latest saved thresholds; shows the error and stops the page if it fails."""
-    from ui import cache
-
     try:
         scorer = cache.scorer(str(info.path), backend)
         scorer.reload_thresholds()  # thresholds saved on the Evaluate page apply at once

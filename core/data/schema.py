@@ -264,8 +264,16 @@ def _infer_roles(name, cols, kind, roles, inference) -> dict[str, str]:
     return mapping
 
 
+def guess_text_column(columns, extra: tuple[str, ...] = ()) -> str | None:
+    """The column that holds the texts, by name (`comment_text`, `text`, `tweet`, ... and `extra` first), else None.
+
+    The one place the app guesses a text column by its name (the Data, Score and Search pages use it too).
+    """
+    return _find([str(c) for c in columns], [*extra, *TEXT_CANDIDATES])
+
+
 def _infer_text_col(frame: pd.DataFrame, inference: list[str], exclude: set) -> str:
-    column = _find(list(frame.columns), TEXT_CANDIDATES)
+    column = guess_text_column(frame.columns)
     if column is not None:
         inference.append(f"text column: {column!r} (by name)")
         return column

@@ -6,15 +6,6 @@ import numpy as np
 from scipy.stats import rankdata
 
 
-def probabilities(logits: np.ndarray, task: str) -> np.ndarray:
-    """Sigmoid per label (multilabel) or softmax over classes (multiclass)."""
-    logits = np.asarray(logits, dtype=np.float64)
-    if task == "multilabel":
-        return 1.0 / (1.0 + np.exp(-logits))
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
-
-
 def roc_auc(y_true: np.ndarray, scores: np.ndarray) -> float | None:
     """Area under the ROC curve (Mann-Whitney U with tie correction); None when only one class is present."""
     y_true = np.asarray(y_true).astype(bool)

@@ -2,7 +2,7 @@
 
 The training job saves `predictions/val.parquet` and `predictions/test.parquet` (text, truth, one
 probability column per label). Older runs, or a labelled file uploaded on the Evaluate page, are
-scored on the fly with `core.inference.Scorer` (in the rows' own order) and, for a run's splits, saved.
+scored on the fly (`score_dataset`, in the rows' own order; `core.evaluate.load_predictions` saves a run's).
 """
 
 from __future__ import annotations
@@ -109,34 +109,3 @@ def score_dataset(scorer, dataset, split: str, progress: Callable[[int, int], No
     probs = np.concatenate(parts) if parts else np.zeros((0, len(scorer.labels)), dtype=np.float32)
     return SplitPredictions(split, scorer.task, scorer.labels, texts,
                             truth_matrix(dataset, scorer.task, scorer.labels), probs.astype(np.float32))
-
-
-def load_predictions(run_dir: Path, split: str, scorer_factory: Callable[[], object] | None = None,
-                     progress: Callable[[int, int], None] | None = None) -> SplitPredictions:
-    """The run's saved predictions on `split` (val | test), computing and saving them when missing.
-
-    Raises:
-        ModelNotAvailable: the run has no model, or no such split (e.g. trained without a test set).
-    """
-    if split not in SPLITS:
-        raise DataError(f"unknown split {split!r}. Fix: use one of {SPLITS}.")
-    run_dir = Path(run_dir)
-    meta = runs.read_model_meta(run_dir)
-    path = predictions_path(run_dir, split)
-    if path.exists():
-        return SplitPredictions.from_frame(pd.read_parquet(path), split, meta["task"], meta["labels"])
-    from core.config import TrainConfig
-    from core.training.data import load_training_data
-
-    data = load_training_data(TrainConfig.from_json(run_dir / runs.CONFIG))
-    dataset = data.val if split == "val" else data.test
-    if dataset is None:
-        raise ModelNotAvailable(f"run {run_dir.name!r} has no {SPLIT_NAMES[split]} split. "
-                                "Fix: evaluate on validation, or upload a labelled file.")
-    if scorer_factory is None:
-        from core.inference import Scorer
-
-        scorer_factory = lambda: Scorer.from_run(run_dir)  # noqa: E731
-    predictions = score_dataset(scorer_factory(), dataset, split, progress)
-    save_predictions(run_dir, predictions)
-    return predictions

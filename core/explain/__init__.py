@@ -11,7 +11,7 @@ from core.explain.base import Attribution, Option, resolve_options
 
 
 def _registry() -> dict:
-    from core.explain import attention, gradients, linear, shap_text
+    from core.explain import attention, gradients, linear, shap_text  # the package's own modules: no import cycle
 
     return {"shap": shap_text, "ig": gradients, "attention": attention.LAST_LAYER, "rollout": attention.ROLLOUT,
             "linear": linear}

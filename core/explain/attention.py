@@ -62,7 +62,7 @@ def _explain(kind: str, scorer, text: str, label: str | None) -> Attribution:
     probs = scorer.predict_proba([text])[0]
     target = label_index(scorer.labels, label, probs)
     attentions = _attentions(scorer, ids)
-    from core.pooled_classifier import POOLING_KEY  # imports torch: only here, where the model runs
+    from core.models.pooled import POOLING_KEY  # imports torch: only here, where the model runs
 
     mean_pooled = getattr(scorer.model.config, POOLING_KEY, None) == "mean"
     scores = (last_layer_cls if kind == "attention" else rollout)(attentions, mean_pooled)

@@ -13,6 +13,7 @@ import numpy as np
 
 from core.errors import ConfigError
 from core.explain.base import Attribution, Option, label_index, word_spans
+from core.models.tfidf import TOKEN_PATTERN
 
 NAME = "linear"
 TITLE = "Linear contributions (exact)"
@@ -25,7 +26,6 @@ def explain(scorer, text: str, label: str | None = None, seed: int = 0) -> Attri
     """Exact per-word contributions to the logit of `label` (default: the top label)."""
     if scorer.model_kind != "tfidf":
         raise ConfigError("method 'linear' is for tfidf runs. Fix: use 'shap', 'ig' or 'attention'.")
-    from core.training.tfidf import TOKEN_PATTERN
 
     started = time.perf_counter()
     probs = scorer.predict_proba([text])[0]

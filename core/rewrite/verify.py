@@ -12,6 +12,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from core.models.catalog import bundled_model_path
+
 DEFAULT_MIN_SIMILARITY = 0.6
 
 
@@ -36,8 +38,6 @@ class Candidate:
 @lru_cache(maxsize=1)
 def _embedder():
     from sentence_transformers import SentenceTransformer
-
-    from core.models import bundled_model_path
 
     return SentenceTransformer(str(bundled_model_path()), device="cpu")
 

@@ -13,7 +13,7 @@ def _head_note(pooling: str | None) -> str:
     if pooling != "mean":
         return ""
     return ("\nHead: mean pooling over the last layer -> linear (not Hugging Face's [CLS] head), so load it with\n"
-            "`core.pooled_classifier.load_classifier(folder)` or `core.inference.Scorer.from_run(run)`; plain\n"
+            "`core.models.pooled.load_classifier(folder)` or `core.scoring.scorer.Scorer.from_run(run)`; plain\n"
             "`AutoModelForSequenceClassification.from_pretrained` would put a random head on the encoder.\n")
 
 

@@ -18,9 +18,10 @@ from transformers import (AutoModelForSequenceClassification, AutoTokenizer, Ear
                           TrainingArguments, set_seed)
 
 from core.config import TrainConfig
-from core.evaluation.metrics import flatten_for_trainer, multiclass_metrics, multilabel_metrics, probabilities
-from core.models import ResolvedModel, resolve_model
-from core.pooled_classifier import mean_pooling_classifier, resolve_pooling
+from core.evaluation.metrics import flatten_for_trainer, multiclass_metrics, multilabel_metrics
+from core.models.logistic import probabilities
+from core.models.catalog import ResolvedModel, resolve_model
+from core.models.pooled import mean_pooling_classifier, resolve_pooling
 from core.training.data import TrainingData
 from core.training.fast_dropout import for_cpu_training
 

@@ -11,7 +11,7 @@ The data kind picks the loss family; `config.loss` picks within it (`core.config
 | triplets                     | triplet, MNRL, cached MNRL                                           |
 
 `build_sbert_trainer(config, data, callbacks, output_dir)` returns the trainer; the job trains it and then
-fits a classification head on the embeddings (`core.embedding_model.EmbeddingHead`).
+fits a classification head on the embeddings (`core.models.embedding.EmbeddingHead`).
 """
 
 from __future__ import annotations
@@ -25,8 +25,10 @@ from transformers import TrainerCallback
 from core.config import SBERT_LOSSES, TrainConfig
 from core.errors import ConfigError, DataError
 from core.evaluation.embeddings import class_keys
+from core.training.classifier import choose_max_length, loss_weights, training_arguments, weighted_loss
 from core.training.data import TrainingData
 from core.training.fast_dropout import for_cpu_training
+from core.training.sbert_eval import EmbeddingEvaluator
 
 SBERT_LR = 5e-5  # sentence-transformers fine-tuning default here; the Jigsaw SBERT figures were measured with it
 HEAD_LR = 1e-3  # the softmax head starts from random on unit-length embeddings: it needs a bigger step than the encoder
@@ -115,8 +117,6 @@ class ClassificationHeadLoss(torch.nn.Module):
         self.classifier = torch.nn.Linear(model.get_embedding_dimension(), num_labels, device=model.device)
 
     def forward(self, sentence_features, labels):
-        from core.training.classifier import weighted_loss
-
         embedding = self.model(sentence_features[0])["sentence_embedding"]
         return weighted_loss(self.classifier(embedding), labels, self.task, self.pos_weight, self.class_weight)
 
@@ -131,8 +131,6 @@ class ClassificationHeadLoss(torch.nn.Module):
 def build_loss(name: str, model, config: TrainConfig, data: TrainingData):
     """The loss module for `name` (see the module table)."""
     from sentence_transformers.sentence_transformer import losses
-
-    from core.training.classifier import loss_weights
 
     if name == "softmax":
         pos_weight, class_weight = loss_weights(config, data)
@@ -231,7 +229,7 @@ def build_sbert_trainer(config: TrainConfig, data: TrainingData, callbacks: list
     """Build the `SentenceTransformerTrainer` for an SBERT run (nothing is trained yet).
 
     Args:
-        model: the base SentenceTransformer (`core.embedding_model.load_sentence_model`); trained in place.
+        model: the base SentenceTransformer (`core.models.embedding.load_sentence_model`); trained in place.
 
     Returns:
         The trainer, with `.loss_name`, `.family` and `.main_metric` (the evaluator's primary metric) set.
@@ -239,9 +237,6 @@ def build_sbert_trainer(config: TrainConfig, data: TrainingData, callbacks: list
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from sentence_transformers.base.sampler import BatchSamplers
     from transformers import EarlyStoppingCallback
-
-    from core.training.classifier import choose_max_length, training_arguments
-    from core.training.sbert_eval import EmbeddingEvaluator
 
     name, family = choose_loss(config, data), loss_family(data)
     first_text = data.train.frame[data.train.text_columns()[0]].astype(str).tolist()

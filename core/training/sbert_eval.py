@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.embedding_model import memoized_encoder
+from core.models.embedding import memoized_encoder
 from core.evaluation import embeddings as emb
 from core.evaluation.retrieval import retrieval_metrics
 from core.training.data import TrainingData
@@ -45,7 +45,7 @@ def evaluate_embeddings(encode, data: TrainingData, family: str, split: str, k: 
     """Embedding metrics on `split` (`val` or `test`) of `data`; see the module doc.
 
     Args:
-        encode: texts -> unit-length embeddings (`core.embedding_model.memoized_encoder(model)`).
+        encode: texts -> unit-length embeddings (`core.models.embedding.memoized_encoder(model)`).
         max_index / max_queries: cap the kNN index / evaluated rows (the live evaluator uses small caps).
         n_clusters: k of the k-means clustering evaluation; None = the number of classes.
     """

@@ -115,7 +115,7 @@ def test_drop_labels_and_its_errors(sample):
 
 
 def test_report_has_prevalence_cooccurrence_lengths_and_tokens(sample):
-    from core.models import load_tokenizer
+    from core.models.catalog import load_tokenizer
 
     prepared = prepare_dataset(sample, tokenizer=load_tokenizer("minilm"))
     report = prepared.report

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from core.embedding_model import EmbeddingHead
+from core.models.embedding import EmbeddingHead
 from core.evaluation import embeddings as emb
 from core.evaluation.retrieval import ranking_metrics, retrieval_metrics, top_k
 

@@ -9,7 +9,8 @@ from sklearn.metrics import precision_recall_curve, roc_curve
 from core import runs
 from core.evaluation.curves import operating_point, pr_points, roc_points, top_errors
 from core.evaluation.metrics import confusion_matrix
-from core.evaluation.predictions import load_predictions, predictions_path
+from core.evaluate import load_predictions
+from core.evaluation.predictions import predictions_path
 from core.evaluation.thresholds import (choose_threshold, describe_thresholds, metrics_at,
                                         threshold_curve)
 

@@ -14,8 +14,8 @@ from core.errors import ConfigError
 from core.explain import explain, methods_for
 from core.explain.base import Attribution, words_from_offsets
 from core.explain.render import words_html
-from core.inference import Scorer
-from core.models import bundled_model_path
+from core.scoring.scorer import Scorer
+from core.models.catalog import bundled_model_path
 
 LABELS = ["toxic", "insult", "threat"]
 

@@ -11,7 +11,7 @@ from google.genai import types
 
 from core.cli import main
 from core.errors import ConfigError, RewriteError
-from core.inference import Scorer
+from core.scoring.scorer import Scorer
 from core.rewrite import rewrite
 from core.rewrite.gemini import GeminiRewriter, parse_response
 from core.rewrite.local import rewrite_local

@@ -8,7 +8,7 @@ import torch
 
 from core import runs
 from core.config import TrainConfig
-from core.inference import Scorer
+from core.scoring.scorer import Scorer
 from core.training.classifier import precision_flags
 from core.training.job import run_job
 

@@ -12,9 +12,10 @@ import pytest
 from core import jobs, runs
 from core.config import TrainConfig
 from core.errors import JobError
-from core.inference import Scorer
+from core.scoring.scorer import Scorer
 from core.paths import PROJECT_ROOT
-from core.training.job import last_checkpoint, run_job
+from core.runs import last_checkpoint
+from core.training.job import run_job
 
 
 def wait_for(predicate, timeout=120, every=0.2):

@@ -9,9 +9,9 @@ import torch
 from core import runs
 from core.config import TrainConfig
 from core.errors import ConfigError, ModelNotAvailable
-from core.inference import Scorer
-from core.models import bundled_model_path
-from core.pooled_classifier import (MeanPoolingClassifier, load_classifier, mean_pooling_classifier, pooling_of,
+from core.scoring.scorer import Scorer
+from core.models.catalog import bundled_model_path
+from core.models.pooled import (MeanPoolingClassifier, load_classifier, mean_pooling_classifier, pooling_of,
                                     resolve_pooling, sentence_transformers_pooling)
 from core.training.job import run_job
 
@@ -107,7 +107,7 @@ def mean_run_template(tmp_path_factory, tiny_sbert):
 
 
 def test_job_trains_saves_and_scores_a_mean_pooling_run(mean_run_template):
-    from core.evaluation.predictions import load_predictions
+    from core.evaluate import load_predictions
 
     run_dir = mean_run_template
     model_dir = run_dir / runs.MODEL
@@ -130,7 +130,7 @@ def test_job_trains_saves_and_scores_a_mean_pooling_run(mean_run_template):
 def test_resume_continues_a_mean_pooling_run(mean_run_template, tmp_path):
     import shutil
 
-    from core.training.job import last_checkpoint
+    from core.runs import last_checkpoint
 
     run_dir = shutil.copytree(mean_run_template, tmp_path / "run")
     assert last_checkpoint(run_dir).name == "checkpoint-8"

@@ -13,8 +13,9 @@ import pytest
 from core import runs
 from core.config import TrainConfig
 from core.data import load_dataset
-from core.inference import Scorer
-from core.training.job import evaluate_probs, run_job
+from core.scoring.scorer import Scorer
+from core.evaluation.metrics import evaluate_probs
+from core.training.job import run_job
 from tests.conftest import jigsaw_file
 
 pytestmark = pytest.mark.slow

@@ -10,9 +10,10 @@ import pytest
 from core import demo, jobs, runs
 from core.config import TrainConfig
 from core.errors import ConfigError, DataError, ModelNotAvailable
-from core.inference import Scorer
+from core.scoring.scorer import Scorer
 from core.paths import PROJECT_ROOT, SAMPLE_MULTILABEL, SAMPLE_PAIRS, SAMPLE_QA
-from core.training.job import last_checkpoint, run_job
+from core.runs import last_checkpoint
+from core.training.job import run_job
 from core.training.sbert import LOSS_STATE, sample_pairs
 from tests.training.test_jobs import run_two_processes, steps_logged, wait_for
 
@@ -37,7 +38,7 @@ def sbert_run(make_run, tiny_sbert, data, **overrides):
 
 
 def embeddings_of(model, texts):
-    from core.embedding_model import embed
+    from core.models.embedding import embed
 
     return embed(model, texts)
 
@@ -133,7 +134,7 @@ def test_hard_negatives_are_mined_with_the_base_model(make_run, tiny_sbert, tiny
 # ------------------------------------------------------------------------------------- head: the run scores text
 @pytest.fixture(scope="session")
 def head_run_template(tmp_path_factory, tiny_sbert):
-    from core.embedding_model import load_sentence_model
+    from core.models.embedding import load_sentence_model
 
     root = tmp_path_factory.mktemp("sbert-run")
     run_dir = runs.new_run_dir("tiny-sbert", root)
@@ -152,7 +153,7 @@ def head_run(head_run_template, isolated_dirs):
 
 
 def test_labelled_sbert_run_has_a_head_thresholds_and_scores_like_a_classifier(head_run):
-    from core.evaluation.predictions import load_predictions
+    from core.evaluate import load_predictions
     from core.explain import explain
 
     metrics = json.loads((head_run / runs.METRICS).read_text())
@@ -180,8 +181,8 @@ def test_labelled_sbert_run_has_a_head_thresholds_and_scores_like_a_classifier(h
 
 
 def test_labelled_sbert_run_scores_in_bf16_close_to_its_saved_predictions(head_run, monkeypatch):
-    from core import bf16_backend
-    from core.evaluation.predictions import load_predictions
+    from core.scoring import bf16 as bf16_backend
+    from core.evaluate import load_predictions
 
     monkeypatch.setattr(bf16_backend, "native_bf16", lambda device: (True, ""))  # emulated on CPUs without it
     bf16 = Scorer.from_run(head_run, device="cpu", backend="bf16")  # encoder + pooling + head under autocast

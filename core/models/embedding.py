@@ -19,6 +19,7 @@ import numpy as np
 
 from core.errors import ModelNotAvailable
 from core.fileio import save_arrays, write_json
+from core.models.logistic import fit_logistic, probabilities
 
 HEAD_FILE = "head.safetensors"
 HEAD_META = "head.json"
@@ -29,7 +30,7 @@ def load_sentence_model(path: str | Path, device: str | None = None, hub: bool =
     """Load a SentenceTransformer from a local folder (a plain encoder folder gets mean pooling).
 
     Args:
-        hub: `path` is a Hub id that `core.models.resolve_model` found reachable (download allowed).
+        hub: `path` is a Hub id that `core.models.catalog.resolve_model` found reachable (download allowed).
 
     Raises:
         ModelNotAvailable: the folder is missing or not loadable (the message says why).
@@ -96,8 +97,6 @@ class EmbeddingHead:
     def fit(cls, vectors: np.ndarray, labels: np.ndarray, task: str, names: list[str], seed: int = 42,
             c: float = 10.0) -> "EmbeddingHead":
         """Fit on training embeddings: one balanced logistic regression per label, or one multinomial one."""
-        from core.logistic import fit_logistic
-
         weight, bias = fit_logistic(vectors, labels, task, len(names), seed, c)
         return cls(weight, bias, task, list(names))
 
@@ -106,8 +105,6 @@ class EmbeddingHead:
 
     def predict_proba(self, vectors: np.ndarray) -> np.ndarray:
         """Per-label sigmoid (multilabel) or class softmax (multiclass) probabilities."""
-        from core.evaluation.metrics import probabilities
-
         return probabilities(self.logits(vectors), self.task)
 
     def save(self, folder: Path) -> None:

@@ -1,4 +1,5 @@
-"""Class-balanced logistic regression as plain weight arrays, shared by the TF-IDF baseline and the SBERT head."""
+"""Class-balanced logistic regression as plain weight arrays, shared by the TF-IDF baseline and the SBERT head,
+and the link from logits to probabilities that every model kind uses."""
 
 from __future__ import annotations
 
@@ -40,3 +41,12 @@ def fit_logistic(features, labels: np.ndarray, task: str, outputs: int, seed: in
         full_w[rows], full_b[rows] = weight, bias
         weight, bias = full_w, full_b
     return np.asarray(weight, dtype=np.float32), np.asarray(bias, dtype=np.float32)
+
+
+def probabilities(logits: np.ndarray, task: str) -> np.ndarray:
+    """Sigmoid per label (multilabel) or softmax over classes (multiclass)."""
+    logits = np.asarray(logits, dtype=np.float64)
+    if task == "multilabel":
+        return 1.0 / (1.0 + np.exp(-logits))
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from core.fileio import save_arrays, write_text_atomic
-from core.training.data import TrainingData
+from core.models.logistic import fit_logistic, probabilities
 
 VOCAB_FILE = "tfidf_vocabulary.json"
 WEIGHTS_FILE = "tfidf.safetensors"
@@ -34,23 +34,19 @@ class TfidfModel:
         self.task, self.labels = task, labels
 
     @classmethod
-    def fit(cls, data: TrainingData, seed: int = 42, c: float = 4.0) -> "TfidfModel":
-        """Fit on the training split (class-balanced logistic regression per label)."""
-        from core.logistic import fit_logistic
-
+    def fit(cls, texts: list[str], labels: np.ndarray, task: str, names: list[str], seed: int = 42,
+            c: float = 4.0) -> "TfidfModel":
+        """Fit on training texts and their labels ((rows, labels) 0/1, or (rows,) class ids)."""
         vectorizer = _vectorizer()
-        features = vectorizer.fit_transform(data.train.frame["text"].tolist())
-        coef, intercept = fit_logistic(features, data.train.label_matrix(), data.task, len(data.labels), seed, c,
-                                       max_iter=2000)
-        return cls(vectorizer, coef, intercept, data.task, data.labels)
+        features = vectorizer.fit_transform(list(texts))
+        coef, intercept = fit_logistic(features, labels, task, len(names), seed, c, max_iter=2000)
+        return cls(vectorizer, coef, intercept, task, list(names))
 
     def logits(self, texts: list[str]) -> np.ndarray:
         return np.asarray(self.vectorizer.transform(list(texts)) @ self.coef.T) + self.intercept
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         """Per-label sigmoid (multilabel) or class softmax (multiclass) probabilities."""
-        from core.evaluation.metrics import probabilities
-
         return probabilities(self.logits(texts), self.task)
 
     def contributions(self, text: str, target: int) -> tuple[list[str], np.ndarray]:

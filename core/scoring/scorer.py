@@ -3,29 +3,18 @@
 Load once, score many: texts are sorted by length and cut into batches by a token budget (rows x padded
 width), so short texts share large batches and long ones small batches whose activations stay in the CPU's
 cache; each batch is padded to its own longest text and run under `torch.inference_mode`. Classifiers of the
-BERT family compute their last layer for the first token only (`core.first_token`, checked on load).
-Results are plain Python (probability per label, decisions under the run's thresholds, truncation).
+BERT family compute their last layer for the first token only (`core.scoring.first_token`, checked on load).
+Loading a run re-scores a few of its saved predictions with the fp32 model and refuses a model that does not
+reproduce them. Results are plain Python (probability per label, decisions under the run's thresholds,
+truncation).
 
-Backends for transformer runs: `exact` (the saved fp32 weights); `onnx` (the same fp32 model exported at
-load time and run by ONNX Runtime, `core.onnx_backend`: about half `exact`'s latency for one text on CPU and
-1.05-2x its speed for big batches, by CPU, with probabilities equal to about 1e-6); `int8` (dynamic int8
-quantisation of the Linear layers, made at load time: about 1.4-3x faster than `exact` on CPU). int8 keeps the
-ranking (Jigsaw test macro ROC-AUC moved by -0.0006 for a fine-tuned MiniLM) but can move single probabilities
-a lot (up to 0.65 on that model), so thresholds tuned on `exact` scores do not carry over: see
-bench/RESULTS.md. And `bf16` (`core.bf16_backend`: the matrix products in bfloat16, the rest fp32), for CPUs
-with AVX512-BF16 or AMX and recent GPUs only, where it is 2.5-3x faster than `exact` with probabilities within
-about 0.01 (it refuses to load elsewhere, where bf16 is emulated and slow).
-`auto`, the default, picks `onnx` on CPU when ONNX Runtime is installed and the exported graph passes its
-check against PyTorch, and `exact` otherwise (on a GPU, without onnxruntime, or when the export fails; the
-reason is kept in `Scorer.backend_note`): the same probabilities either way, and on 2 CPU cores it keeps one
-pasted comment well under 12 ms where `exact` sits at 11.6-14.6 ms. A run's chosen backend is saved in
-`inference.json`, so pages and CLI score it the same way.
+How the model runs is the backend (`core.scoring.backends`: exact, onnx, int8, bf16, and `auto`); a run's
+chosen backend is saved in `inference.json`, so pages and CLI score it the same way.
 """
 
 from __future__ import annotations
 
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,11 +22,14 @@ import numpy as np
 
 from core import runs
 from core.errors import ConfigError, ModelNotAvailable
+from core.evaluation.predictions import read_saved_predictions
 from core.fileio import read_json, write_json
+from core.models.embedding import EmbeddingHead, embedding_classifier, load_sentence_model
+from core.models.logistic import probabilities
+from core.models.tfidf import TfidfModel
+from core.scoring import backends
 
-BACKENDS = ("auto", "exact", "onnx", "int8", "bf16")
-DEFAULT_BACKEND = "auto"
-CPU_ONLY_BACKENDS = ("onnx", "int8")
+DEFAULT_BACKEND = backends.AUTO
 # Tokens (rows x padded width) per batch. On 2 CPU cores 2,048 scored 1,000 Jigsaw comments 1.08-1.11x faster
 # than fixed batches of 32 rows (bench/RESULTS.md); a GPU wants far larger batches.
 CPU_BATCH_TOKENS = 2048
@@ -64,7 +56,7 @@ class ScoreResult:
 def saved_backend(run_dir: str | Path) -> str:
     """The run's chosen scoring backend (`auto` unless `inference.json` says otherwise)."""
     backend = (read_json(Path(run_dir) / runs.INFERENCE, {}) or {}).get("backend", DEFAULT_BACKEND)
-    return backend if backend in BACKENDS else DEFAULT_BACKEND
+    return backend if backend in backends.names() else DEFAULT_BACKEND
 
 
 def save_backend(run_dir: str | Path, backend: str) -> None:
@@ -74,29 +66,17 @@ def save_backend(run_dir: str | Path, backend: str) -> None:
 
 
 def _check_backend(backend: str) -> None:
-    if backend not in BACKENDS:
-        raise ConfigError(f"backend={backend!r} is not known. Fix: use one of {BACKENDS}.")
-
-
-def quantize_int8(model):
-    """Dynamic int8 quantisation of every nn.Linear (weights int8, activations quantised per batch)."""
-    import torch
-
-    with warnings.catch_warnings():  # torch >= 2.10 points eager quantisation users to torchao; it still works
-        warnings.simplefilter("ignore")
-        from torch.ao.quantization import quantize_dynamic
-
-        return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    if backend != backends.AUTO:
+        backends.get(backend)  # raises for an unknown name
 
 
 def _auto_backend(model, tokenizer, device: str) -> tuple[str, object, str]:
     """`auto`: (backend, model, note). ONNX Runtime on CPU when it exports and matches PyTorch, else exact."""
     if device != "cpu":
         return "exact", model, f"auto: exact on {device} (onnx runs on CPU only)"
-    from core.onnx_backend import onnx_classifier
-
     try:
-        return "onnx", onnx_classifier(model, tokenizer), "auto: onnx (same probabilities as exact, faster on CPU)"
+        onnx_model = backends.get("onnx").load(model, tokenizer, device)
+        return "onnx", onnx_model, "auto: onnx (same probabilities as exact, faster on CPU)"
     except ConfigError as error:  # no onnxruntime, an unexportable model or a mismatch: exact is always right
         return "exact", model, f"auto: exact, because onnx is unavailable: {error}"
 
@@ -110,16 +90,12 @@ VERIFY_TOLERANCE_MIXED = 0.05
 
 
 def _load_tfidf(folder: Path):
-    from core.training.tfidf import TfidfModel
-
     return TfidfModel.load(folder)
 
 
 def _load_transformer(folder: Path, model_kind: str):
     """(tokenizer, fp32 model) of a classifier or SBERT-head run's `model/` folder."""
     if model_kind == "sbert":  # encoder + pooling + fitted head, behind the classifier interface
-        from core.embedding_model import EmbeddingHead, embedding_classifier, load_sentence_model
-
         head = EmbeddingHead.load(folder)  # raises first for runs without a head (pairs/Q&A data)
         sentence_model = load_sentence_model(folder, device="cpu")
         tokenizer, model = sentence_model.tokenizer, embedding_classifier(sentence_model, head)
@@ -129,7 +105,7 @@ def _load_transformer(folder: Path, model_kind: str):
         return tokenizer, model
     from transformers import AutoTokenizer
 
-    from core.pooled_classifier import load_classifier
+    from core.models.pooled import load_classifier  # imports torch: not needed for TF-IDF runs
 
     return AutoTokenizer.from_pretrained(folder), load_classifier(folder)
 
@@ -157,8 +133,6 @@ def verify_saved_predictions(scorer: "Scorer", meta: dict, rows: int = VERIFY_RO
     Raises:
         ModelNotAvailable: a probability differs by more than the tolerance.
     """
-    from core.evaluation.predictions import read_saved_predictions
-
     saved = read_saved_predictions(scorer.run_dir, scorer.task, scorer.labels, rows)
     if saved is None:
         return 0.0
@@ -202,9 +176,8 @@ class Scorer:
 
         Args:
             device: `cpu` | `cuda[:N]`; None = cuda when a GPU is visible, except for the CPU-only backends.
-            backend: `auto` | `exact` | `onnx` | `int8` (these two CPU only) | `bf16` (native bf16 hardware
-                only); None = the run's saved choice. `auto` is `onnx` on CPU when it loads and passes its
-                check, else `exact`.
+            backend: a name from `core.scoring.backends.names()`; None = the run's saved choice. `auto` is
+                `onnx` on CPU when it loads and passes its check, else `exact`.
 
         Raises:
             ModelNotAvailable: the run has no saved model yet (still training, failed or stopped).
@@ -224,13 +197,15 @@ class Scorer:
             return scorer
         import torch
 
+        chosen = None if backend == backends.AUTO else backends.get(backend)
         if device is None:  # a CPU-only backend asked for by name runs on the CPU even where a GPU is free
-            device = "cuda" if torch.cuda.is_available() and backend not in CPU_ONLY_BACKENDS else "cpu"
-        if backend in CPU_ONLY_BACKENDS and device != "cpu":
-            raise ConfigError(f"backend={backend!r} runs on CPU only, not {device!r}. Fix: use backend 'exact'.")
+            gpu_ok = chosen is None or "cuda" in chosen.devices
+            device = "cuda" if torch.cuda.is_available() and gpu_ok else "cpu"
+        if chosen is not None:
+            backends.check_device(chosen, device)
         tokenizer, model = _load_model_files(run_dir, lambda folder: _load_transformer(folder, meta["model_kind"]))
         if meta["model_kind"] != "sbert":
-            from core.first_token import first_token_only
+            from core.scoring.first_token import first_token_only  # imports torch and transformers
 
             first_token_only(model.to(device), tokenizer)  # before int8: the check compares fp32 logits
         scorer = cls(run_dir, meta["model_kind"], meta["task"], meta["labels"], thresholds, int(meta["max_length"]),
@@ -238,18 +213,10 @@ class Scorer:
         # the fp32 model must reproduce what the job saved before any backend changes its arithmetic
         verify_saved_predictions(scorer, meta)
         note = ""
-        if backend == "auto":
+        if chosen is None:
             backend, model, note = _auto_backend(model, tokenizer, device)
-        elif backend == "int8":
-            model = quantize_int8(model)
-        elif backend == "onnx":
-            from core.onnx_backend import onnx_classifier
-
-            model = onnx_classifier(model, tokenizer)
-        elif backend == "bf16":
-            from core.bf16_backend import bf16_classifier
-
-            model = bf16_classifier(model.to(device), tokenizer, device)
+        elif chosen.load is not None:
+            model = chosen.load(model, tokenizer, device)
         scorer.model, scorer.backend, scorer.backend_note = model.to(device), backend, note
         scorer.predict_proba(["warm-up"])  # the first forward pays one-off kernel set-up; not the user's first text
         return scorer
@@ -286,8 +253,6 @@ class Scorer:
     def _transformer_probs(self, texts: list[str], batch_size: int,
                            batch_tokens: int | None) -> tuple[np.ndarray, np.ndarray]:
         import torch
-
-        from core.evaluation.metrics import probabilities
 
         # full lengths (verbose=False: texts over the model's limit are truncated below, and reported)
         encoded = self.tokenizer(texts, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]

@@ -21,7 +21,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from core.errors import ConfigError
-from core.onnx_backend import probe  # the onnx backend's probe batch and reference logits (no onnx import)
+from core.scoring.onnx import probe  # the onnx backend's probe batch and reference logits (no onnx import)
 
 # Largest |logit| difference accepted between fp32 and bf16 on the probe batch. bf16 rounding moves the
 # fine-tuned MiniLM's logits by a few hundredths; a whole unit means a layer that does not survive bf16.

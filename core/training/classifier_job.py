@@ -1,0 +1,56 @@
+"""The classifier run: fine-tune a Hugging Face encoder with a classification head (`model_kind: classifier`)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from core import runs
+from core.config import TrainConfig
+from core.models.pooled import MeanPoolingClassifier
+from core.training.baseline import tfidf_baseline_metrics
+from core.training.callbacks import ProgressCallback, StopFileCallback
+from core.training.classifier import build_classifier_trainer, predict_probs
+from core.training.data import TrainingData
+from core.training.finish import finish
+
+
+def _precision_name(args) -> str:
+    return "bf16" if args.bf16 else "fp16" if args.fp16 else "fp32"
+
+
+def train_classifier(run_dir: Path, config: TrainConfig, data: TrainingData, resume: bool,
+                     tokenizer=None, model=None) -> str:
+    """Build the Trainer -> train (from the last checkpoint when resuming) -> save the model -> TF-IDF baseline
+    -> finish (predict splits, thresholds, metrics, card). Returns the final state."""
+    stop = StopFileCallback(run_dir)
+    trainer = build_classifier_trainer(config, data, [ProgressCallback(run_dir), stop],
+                                       str(run_dir / runs.CHECKPOINTS), tokenizer=tokenizer, model=model)
+    checkpoint = runs.last_checkpoint(run_dir) if resume else None
+    started = time.perf_counter()
+    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    train_seconds = round(time.perf_counter() - started, 2)
+    if stop.stopped:
+        return "stopped"
+    pooling = "mean" if isinstance(trainer.model, MeanPoolingClassifier) else "cls"
+    extra = {"train_seconds": train_seconds, "max_length": trainer.max_length, "pooling": pooling,
+             "best_checkpoint": trainer.state.best_model_checkpoint, "global_step": trainer.state.global_step,
+             "best_val_macro_roc_auc": trainer.state.best_metric}
+    main_process = trainer.is_world_process_zero()
+    predict = lambda texts: predict_probs(trainer, texts, data.task)  # noqa: E731
+    if not main_process:  # other DDP ranks take part in the predictions, then leave the writing to rank 0
+        predict(data.val.frame["text"].tolist())
+        if data.test is not None:
+            predict(data.test.frame["text"].tolist())
+        return "succeeded"
+    trainer.save_model(str(run_dir / runs.MODEL))
+    if isinstance(trainer.model, MeanPoolingClassifier):  # the Trainer saves only weights for non-HF modules
+        trainer.model.save_pretrained(run_dir / runs.MODEL)
+    # save_model also pickles TrainingArguments; runs load only safetensors/JSON, so drop the pickle.
+    (run_dir / runs.MODEL / "training_args.bin").unlink(missing_ok=True)
+    # prediction_precision: the saved predictions' arithmetic, for the check on load
+    runs.write_model_meta(run_dir, runs.ModelMeta("classifier", data.task, data.labels, trainer.max_length, pooling,
+                                                  _precision_name(trainer.args)))
+    extra["baseline_tfidf"] = tfidf_baseline_metrics(data, config.seed)
+    finish(run_dir, config, data, predict, extra)
+    return "succeeded"

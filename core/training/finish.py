@@ -1,0 +1,63 @@
+"""The phases every model kind ends with: predict the splits, tune thresholds on validation, write the results.
+
+`predict_splits` saves `predictions/{val,test}.parquet` (the scores evaluation and the check on load read);
+`tune_on_validation` picks max-F1 thresholds on validation only; `write_results` writes `metrics.json`,
+`thresholds.json` and the model card. `finish` runs the three in order.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from core import runs
+from core.config import TrainConfig
+from core.evaluation.metrics import evaluate_probs
+from core.evaluation.predictions import SplitPredictions, save_predictions, truth_matrix
+from core.evaluation.thresholds import tune_thresholds
+from core.fileio import write_json, write_text_atomic
+from core.training.card import model_card
+from core.training.data import TrainingData
+
+
+def predict_splits(run_dir: Path, data: TrainingData, predict) -> dict[str, np.ndarray]:
+    """{split: float32 probabilities} of `predict(texts)` on validation (and test), each saved as parquet."""
+    probs = {}
+    for split, part in (("val", data.val), ("test", data.test)):
+        if part is None:
+            continue
+        texts = part.frame["text"].astype(str).tolist()
+        probs[split] = np.asarray(predict(texts), dtype=np.float32)
+        save_predictions(run_dir, SplitPredictions(split, data.task, data.labels, texts,
+                                                   truth_matrix(part, data.task, data.labels), probs[split]))
+    return probs
+
+
+def tune_on_validation(val_probs: np.ndarray, data: TrainingData) -> dict:
+    """Max-F1 thresholds per label, tuned on the validation split only (the payload of thresholds.json)."""
+    return tune_thresholds(val_probs, truth_matrix(data.val, data.task, data.labels), data.labels, "max_f1",
+                           split="val")
+
+
+def write_results(run_dir: Path, config: TrainConfig, data: TrainingData, probs: dict[str, np.ndarray],
+                  tuned: dict, extra_metrics: dict) -> dict:
+    """metrics.json (validation at the tuned thresholds and at 0.5, test at the tuned ones), thresholds.json
+    and the model card; returns the metrics."""
+    metrics = {"task": data.task, "labels": data.labels, "model_kind": config.model_kind,
+               "rows": {"train": len(data.train.frame), "val": len(data.val.frame),
+                        "test": 0 if data.test is None else len(data.test.frame)},
+               "val": evaluate_probs(probs["val"], data.val, data.task, data.labels, tuned["thresholds"]),
+               "val_at_0.5": evaluate_probs(probs["val"], data.val, data.task, data.labels, None), **extra_metrics}
+    if "test" in probs:
+        metrics["test"] = evaluate_probs(probs["test"], data.test, data.task, data.labels, tuned["thresholds"])
+    write_json(run_dir / runs.METRICS, metrics)
+    runs.save_thresholds(run_dir, tuned)
+    write_text_atomic(run_dir / runs.CARD, model_card(config, metrics, tuned, data.source, data.labels))
+    return metrics
+
+
+def finish(run_dir: Path, config: TrainConfig, data: TrainingData, predict, extra_metrics: dict) -> dict:
+    """Predict the splits -> tune thresholds on validation -> write metrics, thresholds and model card."""
+    probs = predict_splits(run_dir, data, predict)
+    return write_results(run_dir, config, data, probs, tune_on_validation(probs["val"], data), extra_metrics)
