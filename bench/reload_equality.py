@@ -21,17 +21,9 @@ from pathlib import Path
 from _common import ROOT  # noqa: E402  (puts the project on sys.path)
 import pandas as pd  # noqa: E402
 
+from core.evaluation.metrics import numeric_leaves  # noqa: E402
+
 DAVIDSON = ROOT.parent / "shared" / "data" / "davidson" / "train.csv"
-
-
-def numbers(tree, prefix: str = "") -> dict[str, float]:
-    out = {}
-    if isinstance(tree, dict):
-        for key, value in tree.items():
-            out.update(numbers(value, f"{prefix}{key}."))
-    elif isinstance(tree, (int, float)) and not isinstance(tree, bool):
-        out[prefix[:-1]] = float(tree)
-    return out
 
 
 def core(*args: str, env: dict) -> str:
@@ -63,7 +55,7 @@ def main(max_steps: int) -> None:
         trained = json.loads((run_dir / "metrics.json").read_text())["test"]
         evaluated = json.loads(core("evaluate", "--run", str(run_dir), "--data", str(work / "heldout.csv"),
                                     "--backend", "exact", env=env))
-        then, now = numbers(trained), numbers(evaluated)
+        then, now = numeric_leaves(trained), numeric_leaves(evaluated)
         diffs = {key: abs(now[key] - then[key]) for key in then if key in now}
         worst = max(diffs, key=diffs.get)
         goal = 1e-6 if kind == "tfidf" else 1e-5

@@ -15,17 +15,6 @@ import numpy as np
 import pandas as pd
 
 
-def _numbers(tree, prefix: str = "") -> dict[str, float]:
-    """Flatten the numeric leaves of a metrics dict (`per_label.toxic.roc_auc` -> value)."""
-    out = {}
-    if isinstance(tree, dict):
-        for key, value in tree.items():
-            out.update(_numbers(value, f"{prefix}{key}."))
-    elif isinstance(tree, (int, float)) and not isinstance(tree, bool):
-        out[prefix[:-1]] = float(tree)
-    return out
-
-
 def _test_file(run_dir: Path, saved, folder: Path) -> Path:
     """The run's own test rows as a labelled CSV (class names for multiclass)."""
     frame = pd.DataFrame({"text": saved.texts})
@@ -44,6 +33,7 @@ def check_run(run_dir: Path, scratch: Path) -> dict:
     from core.scoring.bf16 import native_bf16
     from core.errors import CoreError
     from core.evaluate import evaluate_run
+    from core.evaluation.metrics import numeric_leaves
     from core.evaluate import load_predictions
     from core.explain import explain
     from core.scoring.scorer import Scorer
@@ -65,7 +55,7 @@ def check_run(run_dir: Path, scratch: Path) -> dict:
             result["backends"][backend] = {"error": str(error)}
     evaluated = evaluate_run(run_dir, _test_file(run_dir, saved, scratch), backend="exact")
     trained = json.loads((run_dir / runs.METRICS).read_text())["test"]
-    now, then = _numbers(evaluated), _numbers(trained)
+    now, then = numeric_leaves(evaluated), numeric_leaves(trained)
     result["evaluate_keys"] = sorted(set(then) - set(now))  # metrics the job wrote that evaluate lacks
     diffs = {key: abs(now[key] - then[key]) for key in then if key in now}
     result["evaluate_max_diff"] = max(diffs.values())

@@ -112,3 +112,14 @@ def evaluate_probs(probs: np.ndarray, dataset, task: str, labels: list[str], thr
         result = multiclass_metrics(probs, truth, labels)
     result["rows"] = len(truth)
     return result
+
+
+def numeric_leaves(tree, prefix: str = "") -> dict[str, float]:
+    """The numbers of a nested metrics dict by dotted path (`per_label.toxic.roc_auc` -> 0.97), to compare two."""
+    out = {}
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            out.update(numeric_leaves(value, f"{prefix}{key}."))
+    elif isinstance(tree, (int, float)) and not isinstance(tree, bool):
+        out[prefix[:-1]] = float(tree)
+    return out
