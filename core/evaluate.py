@@ -75,7 +75,8 @@ def evaluate_run(run_dir: Path, data: str | Path, compare_base: bool = False, ba
     # float32, as the job saved and measured its predictions: the same numbers give the same metrics
     probs = scorer.predict_proba(dataset.frame["text"].astype(str).tolist()).astype(np.float32)
     thresholds = scorer.thresholds if scorer.task == "multilabel" else None
-    result = evaluate_probs(probs, dataset, scorer.task, scorer.labels, thresholds)
+    offsets = None if scorer.offsets is None else np.array(scorer.offsets)
+    result = evaluate_probs(probs, dataset, scorer.task, scorer.labels, thresholds, offsets)
     return {"run": run_dir.name, "data": where, "backend": scorer.backend, "warnings": dataset.warnings, **result}
 
 

@@ -7,6 +7,7 @@ this module owns the file names and the reading/writing of the small JSON files.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import time
@@ -25,6 +26,7 @@ CHECKPOINTS = "checkpoints"
 MODEL = "model"
 METRICS = "metrics.json"
 THRESHOLDS = "thresholds.json"
+DECISION = "decision.json"  # multiclass runs: per-class offsets of the decision rule, fitted on validation
 CARD = "README.md"
 STOP = "STOP"
 PREDICTIONS = "predictions"  # val/test predictions of the saved model (parquet), for evaluation
@@ -254,6 +256,28 @@ def read_thresholds(run_dir: Path, labels: list[str]) -> dict[str, float]:
             raise ModelNotAvailable(f"{path}: the threshold of {label!r} is {value!r}, not a number in [0, 1]. {fix}")
         result[label] = float(value)
     return result
+
+
+def read_decision(run_dir: Path, labels: list[str]) -> list[float] | None:
+    """A multiclass run's decision-rule offsets in label order; None when the run has no `decision.json`
+    (then decisions are the top class).
+
+    Raises:
+        ModelNotAvailable: the file exists but is not JSON, or lacks a finite offset for a class.
+    """
+    path = Path(run_dir) / DECISION
+    if not path.exists():
+        return None
+    fix = f"Fix: delete {path.name} to decide by the top class, or retrain the run."
+    try:
+        offsets = json.loads(path.read_text(encoding="utf-8")).get("offsets")
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError) as error:
+        raise ModelNotAvailable(f"{path} cannot be read ({str(error)[:120]}). {fix}") from None
+    values = [offsets.get(label) if isinstance(offsets, dict) else None for label in labels]
+    for label, value in zip(labels, values):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ModelNotAvailable(f"{path}: the offset of {label!r} is {value!r}, not a finite number. {fix}")
+    return [float(v) for v in values]
 
 
 def save_thresholds(run_dir: Path, payload: dict) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import rankdata
 
+from core.evaluation.decision import decide
+
 
 def roc_auc(y_true: np.ndarray, scores: np.ndarray) -> float | None:
     """Area under the ROC curve (Mann-Whitney U with tie correction); None when only one class is present."""
@@ -101,17 +103,31 @@ def confusion_matrix(truth: np.ndarray, predicted: np.ndarray, classes: int) -> 
     return matrix
 
 
-def evaluate_probs(probs: np.ndarray, dataset, task: str, labels: list[str], thresholds: dict | None) -> dict:
-    """Metrics of `probs` against a labelled dataset (multilabel decisions at `thresholds`, else 0.5; multiclass
-    decisions are the top class), with the row count."""
+def evaluate_probs(probs: np.ndarray, dataset, task: str, labels: list[str], thresholds: dict | None,
+                   offsets: np.ndarray | None = None) -> dict:
+    """Metrics of `probs` against a labelled dataset, with the row count.
+
+    Multilabel decisions are at `thresholds` (else 0.5). Multiclass decisions are the top class; with `offsets`
+    (the run's fitted decision rule, `core.evaluation.decision`) the figures at that rule are added under
+    `decision_rule`.
+    """
     truth = dataset.label_matrix()
     if task == "multilabel":
         cut = np.array([thresholds[label] for label in labels]) if thresholds else 0.5
         result = multilabel_metrics(probs, truth, labels, cut)
     else:
         result = multiclass_metrics(probs, truth, labels)
+        if offsets is not None:
+            result["decision_rule"] = decision_rule_metrics(probs, truth, labels, offsets)
     result["rows"] = len(truth)
     return result
+
+
+def decision_rule_metrics(probs: np.ndarray, truth: np.ndarray, labels: list[str], offsets: np.ndarray) -> dict:
+    """Accuracy, macro-F1 and per-class F1 of the decisions `argmax(log p + offsets)`."""
+    predicted, truth = decide(probs, offsets), np.asarray(truth)
+    f1 = {name: f1_at(truth == i, predicted == i) for i, name in enumerate(labels)}
+    return {"accuracy": float((predicted == truth).mean()), "macro_f1": _mean(f1.values()), "f1": f1}
 
 
 def numeric_leaves(tree, prefix: str = "") -> dict[str, float]:

@@ -161,6 +161,8 @@ def _score_chunks(scorer, chunks, name: str, text_col: str, out, as_jsonl: bool,
         for label in scorer.labels:
             chunk[PROB_PREFIX + label] = [round(r.probabilities[label], 6) for r in results]
         chunk["flagged"] = [",".join(r.flagged) for r in results]
+        if results and results[0].predicted is not None:  # multiclass: the class its decision rule picks
+            chunk["predicted"] = [r.predicted for r in results]
         chunk["truncated"] = [r.truncated for r in results]
         if as_jsonl:
             for record in chunk.to_dict(orient="records"):

@@ -22,6 +22,7 @@ import numpy as np
 
 from core import runs
 from core.errors import ConfigError, ModelNotAvailable
+from core.evaluation.decision import decide
 from core.evaluation.predictions import read_saved_predictions
 from core.fileio import read_json, write_json
 from core.models.embedding import EmbeddingHead, embedding_classifier, load_sentence_model
@@ -47,10 +48,14 @@ class ScoreResult:
     flagged: list[str]
     tokens: int = 0
     truncated: bool = False
+    predicted: str | None = None  # multiclass: the class the run's decision rule picks (else None)
 
     def to_dict(self) -> dict:
-        return {"text": self.text, "probabilities": self.probabilities, "flagged": self.flagged,
-                "tokens": self.tokens, "truncated": self.truncated}
+        result = {"text": self.text, "probabilities": self.probabilities, "flagged": self.flagged,
+                  "tokens": self.tokens, "truncated": self.truncated}
+        if self.predicted is not None:
+            result["predicted"] = self.predicted
+        return result
 
 
 def saved_backend(run_dir: str | Path) -> str:
@@ -124,6 +129,10 @@ def _load_model_files(run_dir: Path, loader):
                                 "restore the folder from a copy.") from None
 
 
+def _decision(run_dir: Path, meta: dict) -> list[float] | None:
+    return runs.read_decision(run_dir, meta["labels"]) if meta["task"] == "multiclass" else None
+
+
 def verify_saved_predictions(scorer: "Scorer", meta: dict, rows: int = VERIFY_ROWS) -> float:
     """Re-score a few rows of the run's saved predictions and refuse a model that does not reproduce them.
 
@@ -168,6 +177,7 @@ class Scorer:
     device: str = "cpu"
     backend: str = "exact"  # the backend in use: never `auto`, which resolves on load
     backend_note: str = ""  # why `auto` chose what it chose, for pages and logs
+    offsets: list[float] | None = None  # multiclass: the decision rule's per-class offsets (None = top class)
     last_seconds: float = field(default=0.0)
 
     @classmethod
@@ -192,7 +202,8 @@ class Scorer:
         _check_backend(backend)
         if meta["model_kind"] == "tfidf":
             model = _load_model_files(run_dir, lambda folder: _load_tfidf(folder))
-            scorer = cls(run_dir, "tfidf", meta["task"], meta["labels"], thresholds, 0, model, backend="exact")
+            scorer = cls(run_dir, "tfidf", meta["task"], meta["labels"], thresholds, 0, model, backend="exact",
+                         offsets=_decision(run_dir, meta))
             verify_saved_predictions(scorer, meta)
             return scorer
         import torch
@@ -209,7 +220,7 @@ class Scorer:
 
             first_token_only(model.to(device), tokenizer)  # before int8: the check compares fp32 logits
         scorer = cls(run_dir, meta["model_kind"], meta["task"], meta["labels"], thresholds, int(meta["max_length"]),
-                     model.to(device), tokenizer, device, "exact")
+                     model.to(device), tokenizer, device, "exact", offsets=_decision(run_dir, meta))
         # the fp32 model must reproduce what the job saved before any backend changes its arithmetic
         verify_saved_predictions(scorer, meta)
         note = ""
@@ -280,13 +291,16 @@ class Scorer:
         return probabilities(logits, self.task), lengths
 
     def score(self, texts: list[str], batch_size: int = 64) -> list[ScoreResult]:
-        """Score texts: probabilities, flagged labels (>= threshold), token counts and truncation."""
+        """Score texts: probabilities, flagged labels (>= threshold), token counts and truncation; for a
+        multiclass run also the predicted class (its decision rule, else the top class)."""
         texts = [str(t) for t in texts]
         probs, lengths = self._probs(texts, batch_size)
+        predicted = decide(probs, self.offsets) if self.task == "multiclass" and len(texts) else None
         results = []
-        for text, row, length in zip(texts, probs, lengths):
+        for i, (text, row, length) in enumerate(zip(texts, probs, lengths)):
             values = {label: float(p) for label, p in zip(self.labels, row)}
             flagged = [label for label in self.labels if values[label] >= self.thresholds[label]]
             results.append(ScoreResult(text, values, flagged, int(length),
-                                       bool(self.max_length and length > self.max_length)))
+                                       bool(self.max_length and length > self.max_length),
+                                       None if predicted is None else self.labels[int(predicted[i])]))
         return results

@@ -17,6 +17,18 @@ def _head_note(pooling: str | None) -> str:
             "`AutoModelForSequenceClassification.from_pretrained` would put a random head on the encoder.\n")
 
 
+def decision_section(metrics: dict) -> str:
+    """Multiclass runs: what the decision rule (decision.json) does to macro-F1, against the top class."""
+    split = "test" if (metrics.get("test") or {}).get("decision_rule") else "val"
+    part = metrics.get(split) or {}
+    rule = part.get("decision_rule")
+    if not rule:
+        return ""
+    return (f"\nDecisions (`predicted`) take the top class after per-class offsets fitted on validation for macro-F1 "
+            f"(`decision.json`): {split} macro-F1 {_fmt(rule.get('macro_f1'))} with the rule, "
+            f"{_fmt(part.get('macro_f1'))} with the plain top class.\n")
+
+
 def model_card(config: TrainConfig, metrics: dict, thresholds: dict, data_source: str, labels: list[str]) -> str:
     """Markdown describing data, recipe, metrics, thresholds, intended use and limits."""
     test = metrics.get("test") or {}
@@ -48,7 +60,7 @@ Validation macro ROC-AUC {_fmt(val.get('macro_roc_auc'))}; test macro ROC-AUC {_
 
 Thresholds were chosen on the **{thresholds.get('split', 'val')}** split by `{thresholds.get('method', '?')}`;
 test figures use them without re-tuning.
-{sbert_section(metrics)}
+{decision_section(metrics)}{sbert_section(metrics)}
 ## Recipe
 
 {recipe}

@@ -1,7 +1,8 @@
 """The phases every model kind ends with: predict the splits, tune thresholds on validation, write the results.
 
 `predict_splits` saves `predictions/{val,test}.parquet` (the scores evaluation and the check on load read);
-`tune_on_validation` picks max-F1 thresholds on validation only; `write_results` writes `metrics.json`,
+`tune_on_validation` picks max-F1 thresholds on validation only; `fit_decision_rule` fits a multiclass run's
+per-class offsets for macro-F1 on validation (`decision.json`); `write_results` writes `metrics.json`,
 `thresholds.json` and the model card. `finish` runs the three in order.
 """
 
@@ -13,6 +14,7 @@ import numpy as np
 
 from core import runs
 from core.config import TrainConfig
+from core.evaluation.decision import decision_payload
 from core.evaluation.metrics import evaluate_probs
 from core.evaluation.predictions import SplitPredictions, save_predictions, truth_matrix
 from core.evaluation.thresholds import tune_thresholds
@@ -40,17 +42,27 @@ def tune_on_validation(val_probs: np.ndarray, data: TrainingData) -> dict:
                            split="val")
 
 
+def fit_decision_rule(run_dir: Path, val_probs: np.ndarray, data: TrainingData) -> np.ndarray | None:
+    """Multiclass runs: per-class offsets that maximise validation macro-F1, saved as decision.json."""
+    if data.task != "multiclass":
+        return None
+    payload = decision_payload(val_probs, data.val.label_matrix(), data.labels, split="val")
+    write_json(run_dir / runs.DECISION, payload)
+    return np.array([payload["offsets"][label] for label in data.labels])
+
+
 def write_results(run_dir: Path, config: TrainConfig, data: TrainingData, probs: dict[str, np.ndarray],
-                  tuned: dict, extra_metrics: dict) -> dict:
-    """metrics.json (validation at the tuned thresholds and at 0.5, test at the tuned ones), thresholds.json
-    and the model card; returns the metrics."""
+                  tuned: dict, extra_metrics: dict, offsets: np.ndarray | None = None) -> dict:
+    """metrics.json (validation at the tuned thresholds and at 0.5, test at the tuned ones; multiclass also at
+    the decision rule), thresholds.json and the model card; returns the metrics."""
     metrics = {"task": data.task, "labels": data.labels, "model_kind": config.model_kind,
                "rows": {"train": len(data.train.frame), "val": len(data.val.frame),
                         "test": 0 if data.test is None else len(data.test.frame)},
-               "val": evaluate_probs(probs["val"], data.val, data.task, data.labels, tuned["thresholds"]),
+               "val": evaluate_probs(probs["val"], data.val, data.task, data.labels, tuned["thresholds"], offsets),
                "val_at_0.5": evaluate_probs(probs["val"], data.val, data.task, data.labels, None), **extra_metrics}
     if "test" in probs:
-        metrics["test"] = evaluate_probs(probs["test"], data.test, data.task, data.labels, tuned["thresholds"])
+        metrics["test"] = evaluate_probs(probs["test"], data.test, data.task, data.labels, tuned["thresholds"],
+                                         offsets)
     write_json(run_dir / runs.METRICS, metrics)
     runs.save_thresholds(run_dir, tuned)
     write_text_atomic(run_dir / runs.CARD, model_card(config, metrics, tuned, data.source, data.labels))
@@ -58,6 +70,9 @@ def write_results(run_dir: Path, config: TrainConfig, data: TrainingData, probs:
 
 
 def finish(run_dir: Path, config: TrainConfig, data: TrainingData, predict, extra_metrics: dict) -> dict:
-    """Predict the splits -> tune thresholds on validation -> write metrics, thresholds and model card."""
+    """Predict the splits -> tune thresholds (and, multiclass, the decision rule) on validation -> write metrics,
+    thresholds and model card."""
     probs = predict_splits(run_dir, data, predict)
-    return write_results(run_dir, config, data, probs, tune_on_validation(probs["val"], data), extra_metrics)
+    offsets = fit_decision_rule(run_dir, probs["val"], data)
+    return write_results(run_dir, config, data, probs, tune_on_validation(probs["val"], data), extra_metrics,
+                         offsets)
