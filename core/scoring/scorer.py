@@ -152,7 +152,7 @@ def verify_saved_predictions(scorer: "Scorer", meta: dict, rows: int = VERIFY_RO
     mixed = meta.get("prediction_precision", "fp32" if scorer.model_kind != "classifier" else None) != "fp32"
     tolerance = VERIFY_TOLERANCE_MIXED if mixed else VERIFY_TOLERANCE
     if not worst <= tolerance:  # `not <=` also refuses NaN
-        row, col = np.unravel_index(int(np.nanargmax(np.nan_to_num(diff, nan=np.inf))), diff.shape)
+        row, col = np.unravel_index(int(np.argmax(np.nan_to_num(diff, nan=np.inf))), diff.shape)
         raise ModelNotAvailable(
             f"run {scorer.run_dir.name!r} does not reproduce its own saved predictions: for {texts[row][:60]!r} "
             f"label {scorer.labels[col]!r} was {expected[row, col]:.4f} when trained and is {got[row, col]:.4f} "
@@ -161,6 +161,7 @@ def verify_saved_predictions(scorer: "Scorer", meta: dict, rows: int = VERIFY_RO
             "scrambled weights before this check). Fix: retrain the run "
             "(`python -m core train --config RUN/config.json`).")
     return worst
+
 
 @dataclass
 class Scorer:
