@@ -280,6 +280,11 @@ def read_decision(run_dir: Path, labels: list[str]) -> list[float] | None:
     return [float(v) for v in values]
 
 
+def save_decision(run_dir: Path, payload: dict) -> None:
+    """Write a multiclass run's `decision.json` (atomic); the Scorer and `evaluate` read it."""
+    write_json(Path(run_dir) / DECISION, payload)
+
+
 def save_thresholds(run_dir: Path, payload: dict) -> None:
     """Write a run's `thresholds.json` (atomic); Score, Explain and Rewrite read it."""
     write_json(Path(run_dir) / THRESHOLDS, payload)

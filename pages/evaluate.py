@@ -10,12 +10,13 @@ import streamlit as st
 
 from core.errors import CoreError
 from core.evaluation.curves import operating_point, top_errors
-from core.evaluation.metrics import confusion_matrix, multiclass_metrics
+from core.evaluation.decision import decide, describe_offsets, fit_offsets
+from core.evaluation.metrics import confusion_matrix, decision_rule_metrics, multiclass_metrics
 from core.evaluate import load_predictions
 from core.evaluation.predictions import SPLIT_NAMES, predictions_path, score_dataset
 from core.evaluation.thresholds import choose_threshold, describe_thresholds, metrics_at
 from core.fileio import read_json
-from core.runs import THRESHOLDS, read_thresholds, save_thresholds
+from core.runs import THRESHOLDS, read_decision, read_thresholds, save_decision, save_thresholds
 from ui import cache, charts
 from ui.run_select import pick_run
 from ui.entry import require_app_entry
@@ -56,6 +57,63 @@ def uploaded_predictions():
     return st.session_state[key]
 
 
+def decision_panel(predictions, labels: list[str], tuning_allowed: bool) -> None:
+    """Multiclass: an offset slider per class (the decision rule), the metrics and confusion matrix following
+    them, fit-for-macro-F1 / argmax / saved buttons, and Save (validation only) to the run's decision.json."""
+    truth, probs = predictions.truth.argmax(axis=1), predictions.probs
+    try:
+        saved = read_decision(info.path, labels)
+    except CoreError as exc:
+        st.error(str(exc))
+        saved = None
+    keys = {label: f"dec.{info.name}.{label}" for label in labels}
+    for label, value in zip(labels, saved or [0.0] * len(labels)):
+        st.session_state.setdefault(keys[label], round(float(value), 1))
+
+    def set_offsets(which: str) -> None:
+        values = {"fit": fit_offsets(probs, truth), "argmax": np.zeros(len(labels)),
+                  "saved": np.array(saved or [0.0] * len(labels))}[which]
+        for label, value in zip(labels, values):
+            st.session_state[keys[label]] = round(float(value), 1)
+        st.session_state[f"dec.{info.name}.method"] = {"fit": "max_macro_f1", "argmax": "argmax",
+                                                       "saved": "saved"}[which]
+
+    st.subheader("Decision rule")
+    st.caption("Each class's offset is added to its log-probability before the top class is taken: raise a rare "
+               "class's offset to predict it more often (+0.7 is about twice its weight). The run fitted its "
+               "offsets on validation for macro-F1; `predicted` in Score and the CLI uses the saved ones.")
+    def manual() -> None:
+        st.session_state[f"dec.{info.name}.method"] = "manual"
+
+    for column, label in zip(st.columns(len(labels)), labels):
+        column.slider(label, -4.0, 4.0, step=0.1, key=keys[label], on_change=manual)
+    offsets = np.array([st.session_state[keys[label]] for label in labels])
+    rule = decision_rule_metrics(probs, truth, labels, offsets)
+    summary = multiclass_metrics(probs, truth, labels)
+    cols = st.columns(4)
+    cols[0].metric("accuracy", f"{rule['accuracy']:.3f}")
+    cols[1].metric("macro F1", f"{rule['macro_f1']:.3f}", delta=f"{rule['macro_f1'] - summary['macro_f1']:+.3f} vs "
+                   "argmax", delta_color="normal")
+    cols[2].metric("top-2 accuracy", f"{summary.get('top2_accuracy', 1.0):.3f}")
+    cols[3].metric("top-3 accuracy", f"{summary.get('top3_accuracy', 1.0):.3f}")
+    changed = saved is None and offsets.any() or saved is not None and not np.allclose(offsets, saved)
+    st.plotly_chart(charts.confusion_chart(confusion_matrix(truth, decide(probs, offsets), len(labels)).tolist(),
+                                           labels, "Confusion matrix (decision rule" + (", unsaved)" if changed
+                                                                                        else ")")),
+                    key="eval.mc_confusion")
+    buttons = st.columns(4)
+    buttons[0].button("Fit: max macro F1", on_click=set_offsets, args=("fit",), disabled=not tuning_allowed,
+                      key="dec.fit")
+    buttons[1].button("Argmax", on_click=set_offsets, args=("argmax",), key="dec.argmax")
+    buttons[2].button("Saved rule", on_click=set_offsets, args=("saved",), key="dec.saved")
+    if buttons[3].button("Save rule", type="primary", disabled=not tuning_allowed, key="dec.save",
+                         help="Writes the run's decision.json; Score, the CLI and evaluate use it."):
+        method = st.session_state.get(f"dec.{info.name}.method", "manual")
+        save_decision(info.path, describe_offsets(probs, truth, labels, offsets, method, "val"))
+        st.success(f"Saved the decision rule ({method}, validation macro F1 {rule['macro_f1']:.3f}).")
+    st.caption("Below: one-vs-rest flag thresholds per class (e.g. flag `hate` at 0.3 whatever the top class).")
+
+
 try:
     predictions = uploaded_predictions() if source == "upload" else run_predictions(source)
 except CoreError as exc:
@@ -75,16 +133,7 @@ if source != "val":
             "buttons and Save work on the validation split only (tuning on test would overstate the results).")
 
 if predictions.task == "multiclass":
-    truth_index, predicted = predictions.truth.argmax(axis=1), predictions.probs.argmax(axis=1)
-    summary = multiclass_metrics(predictions.probs, truth_index, labels)
-    cols = st.columns(4)
-    cols[0].metric("accuracy", f"{summary['accuracy']:.3f}")
-    cols[1].metric("macro F1", f"{summary['macro_f1']:.3f}")
-    cols[2].metric("top-2 accuracy", f"{summary.get('top2_accuracy', 1.0):.3f}")
-    cols[3].metric("top-3 accuracy", f"{summary.get('top3_accuracy', 1.0):.3f}")
-    st.plotly_chart(charts.confusion_chart(confusion_matrix(truth_index, predicted, len(labels)).tolist(), labels,
-                                           "Confusion matrix (argmax class)"), key="eval.mc_confusion")
-    st.caption("Below: one-vs-rest flag thresholds per class (e.g. flag `hate` at 0.3 whatever the top class).")
+    decision_panel(predictions, labels, source == "val")
 
 # ------------------------------------------------------------------------------------------ threshold sliders
 slider_key = {label: f"thr.{info.name}.{label}" for label in labels}

@@ -240,3 +240,35 @@ def test_rewrite_page_local_backend_verifies_and_escapes(tfidf_run, monkeypatch)
     assert any(c.value.startswith("Edits: ") for c in at.caption)
     at.radio(key="rewrite.backend").set_value("gemini").run()
     assert any("No key found" in i.value for i in at.info)
+
+
+def test_evaluate_multiclass_decision_rule_sliders_follow_and_save(make_run, write):
+    from core.training.job import run_job
+
+    import random
+
+    rng, rows = random.Random(7), ["text,label"]
+    for i in range(240):  # half the hate comments read like offensive ones: no rule gets every row right
+        label = ["hate", "offensive", "offensive", "offensive", "neither"][i % 5]
+        word = {"hate": rng.choice(["stupid vermin", "stupid"]), "offensive": rng.choice(["stupid", "dumb"]),
+                "neither": rng.choice(["lovely", "dumb"])}[label]
+        rows.append(f"comment {i} about a {word} remark,{label}")
+    run_dir = make_run(model_kind="tfidf", data=str(write("mc.csv", "\n".join(rows) + "\n")), test_fraction=0.2,
+                       val_fraction=0.25)
+    assert run_job(run_dir) == "succeeded"
+    at = open_page("pages/evaluate.py", run_dir.name)
+    key = f"dec.{run_dir.name}.offensive"
+    fitted = json.loads((run_dir / runs.DECISION).read_text())
+    assert at.slider(key=key).value == pytest.approx(round(fitted["offsets"]["offensive"], 1))
+    before = next(m for m in at.metric if m.label == "macro F1").value
+    at.slider(key=key).set_value(-4.0).run()  # the majority class is almost never predicted now
+    assert not at.exception
+    after = next(m for m in at.metric if m.label == "macro F1").value
+    assert after != before
+    button(at, "Save rule").click().run()
+    payload = json.loads((run_dir / runs.DECISION).read_text())
+    assert payload["offsets"]["offensive"] == -4.0 and payload["method"] == "manual" and payload["split"] == "val"
+    button(at, "Fit: max macro F1").click().run()
+    assert float(next(m for m in at.metric if m.label == "macro F1").value) == pytest.approx(fitted["macro_f1"], abs=6e-4)
+    at.radio(key="eval.source").set_value("test").run()
+    assert button(at, "Save rule").disabled and button(at, "Fit: max macro F1").disabled

@@ -71,10 +71,15 @@ def fit_offsets(probs: np.ndarray, truth: np.ndarray, grid: np.ndarray = GRID, r
     return offsets
 
 
-def decision_payload(probs: np.ndarray, truth: np.ndarray, labels: list[str], split: str = "val") -> dict:
-    """The `decision.json` of a multiclass run: offsets per class, and validation macro-F1 with and without them."""
-    offsets = fit_offsets(probs, truth)
+def describe_offsets(probs: np.ndarray, truth: np.ndarray, labels: list[str], offsets: np.ndarray, method: str,
+                     split: str = "val") -> dict:
+    """The `decision.json` payload for `offsets`: per class, how they were chosen, and macro-F1 with and without."""
     classes = len(labels)
     return {"rule": "log_prob_offsets", "offsets": {label: float(v) for label, v in zip(labels, offsets)},
-            "split": split, "macro_f1_argmax": macro_f1(truth, decide(probs), classes),
+            "method": method, "split": split, "macro_f1_argmax": macro_f1(truth, decide(probs), classes),
             "macro_f1": macro_f1(truth, decide(probs, offsets), classes)}
+
+
+def decision_payload(probs: np.ndarray, truth: np.ndarray, labels: list[str], split: str = "val") -> dict:
+    """The `decision.json` of a multiclass run: offsets fitted for macro-F1, and macro-F1 with and without them."""
+    return describe_offsets(probs, truth, labels, fit_offsets(probs, truth), "max_macro_f1", split)

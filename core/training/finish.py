@@ -47,7 +47,7 @@ def fit_decision_rule(run_dir: Path, val_probs: np.ndarray, data: TrainingData) 
     if data.task != "multiclass":
         return None
     payload = decision_payload(val_probs, data.val.label_matrix(), data.labels, split="val")
-    write_json(run_dir / runs.DECISION, payload)
+    runs.save_decision(run_dir, payload)
     return np.array([payload["offsets"][label] for label in data.labels])
 
 
