@@ -6,6 +6,7 @@ the same folder and renaming it means readers see either the old or the new file
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -102,17 +103,25 @@ def save_arrays(path: str | Path, arrays: dict) -> Path:
     return write_bytes_atomic(path, blob)
 
 
-def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
-    """Write `data` to `path` through a temporary file and a rename (the umask's mode)."""
+@contextlib.contextmanager
+def atomic_writer(path: str | Path, mode: str = "wb", **open_kwargs):
+    """A handle on a temporary file beside `path`; on a clean exit it gets the umask's mode and replaces `path`,
+    on any error it is removed and `path` is left as it was (no partial or empty file)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        with os.fdopen(fd, mode, **open_kwargs) as handle:
+            yield handle
         os.chmod(tmp, umask_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return path
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
+    """Write `data` to `path` through a temporary file and a rename (the umask's mode)."""
+    with atomic_writer(path, "wb") as handle:
+        handle.write(data)
+    return Path(path)

@@ -220,11 +220,11 @@ def _meta_problem(meta) -> str | None:
         return f"expected a JSON object, found {type(meta).__name__ if meta is not None else 'unreadable JSON'}"
     if meta.get("model_kind") not in ("classifier", "tfidf", "sbert"):
         return f"model_kind {meta.get('model_kind')!r} is not classifier, tfidf or sbert"
-    if meta.get("task") not in ("multilabel", "multiclass") and meta.get("head", True) is not False:
+    scores = meta.get("head", True) is not False  # an SBERT run without a head has no task or labels to check
+    if scores and meta.get("task") not in ("multilabel", "multiclass"):
         return f"task {meta.get('task')!r} is not multilabel or multiclass"
     labels = meta.get("labels")
-    if meta.get("head", True) is not False and (
-            not isinstance(labels, list) or not labels or not all(isinstance(x, str) and x for x in labels)):
+    if scores and (not isinstance(labels, list) or not labels or not all(isinstance(x, str) and x for x in labels)):
         return f"labels {labels!r} are not a non-empty list of names"
     if not isinstance(meta.get("max_length"), int) or isinstance(meta.get("max_length"), bool):
         return f"max_length {meta.get('max_length')!r} is not a whole number"
@@ -241,21 +241,30 @@ def read_thresholds(run_dir: Path, labels: list[str]) -> dict[str, float]:
     path = Path(run_dir) / THRESHOLDS
     if not path.exists():
         return {label: 0.5 for label in labels}
-    fix = (f"Fix: save thresholds again on the Evaluate page, or delete {path.name} to use 0.5 for every label.")
+    fix = f"Fix: save thresholds again on the Evaluate page, or delete {path.name} to use 0.5 for every label."
+    saved = _per_label_object(path, "thresholds", fix)
+    for label in labels:
+        value = saved.get(label)
+        if not _is_number(value) or not 0.0 <= value <= 1.0:
+            raise ModelNotAvailable(f"{path}: the threshold of {label!r} is {value!r}, not a number in [0, 1]. {fix}")
+    return {label: float(saved[label]) for label in labels}
+
+
+def _per_label_object(path: Path, key: str, fix: str) -> dict:
+    """The `key` object of a run's JSON file (thresholds.json, decision.json); a damaged file is refused."""
     try:
         payload = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as error:
         raise ModelNotAvailable(f"{path} cannot be read ({str(error)[:120]}). {fix}") from None
-    saved = payload.get("thresholds") if isinstance(payload, dict) else None
-    if not isinstance(saved, dict):
-        raise ModelNotAvailable(f"{path} has no \"thresholds\" object (found {str(payload)[:80]!r}). {fix}")
-    result = {}
-    for label in labels:
-        value = saved.get(label)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-            raise ModelNotAvailable(f"{path}: the threshold of {label!r} is {value!r}, not a number in [0, 1]. {fix}")
-        result[label] = float(value)
-    return result
+    found = payload.get(key) if isinstance(payload, dict) else None
+    if not isinstance(found, dict):
+        raise ModelNotAvailable(f"{path} has no \"{key}\" object (found {str(payload)[:80]!r}). {fix}")
+    return found
+
+
+def _is_number(value) -> bool:
+    """A finite int or float (JSON's NaN, a bool, a string or null are not)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def read_decision(run_dir: Path, labels: list[str]) -> list[float] | None:
@@ -269,15 +278,12 @@ def read_decision(run_dir: Path, labels: list[str]) -> list[float] | None:
     if not path.exists():
         return None
     fix = f"Fix: delete {path.name} to decide by the top class, or retrain the run."
-    try:
-        offsets = json.loads(path.read_text(encoding="utf-8")).get("offsets")
-    except (OSError, UnicodeDecodeError, ValueError, AttributeError) as error:
-        raise ModelNotAvailable(f"{path} cannot be read ({str(error)[:120]}). {fix}") from None
-    values = [offsets.get(label) if isinstance(offsets, dict) else None for label in labels]
-    for label, value in zip(labels, values):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ModelNotAvailable(f"{path}: the offset of {label!r} is {value!r}, not a finite number. {fix}")
-    return [float(v) for v in values]
+    offsets = _per_label_object(path, "offsets", fix)
+    for label in labels:
+        if not _is_number(offsets.get(label)):
+            raise ModelNotAvailable(f"{path}: the offset of {label!r} is {offsets.get(label)!r}, not a finite "
+                                    f"number. {fix}")
+    return [float(offsets[label]) for label in labels]
 
 
 def save_decision(run_dir: Path, payload: dict) -> None:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from core import runs
 from core.errors import DataError, ModelNotAvailable
+from core.fileio import atomic_writer
 
 SPLITS = ("val", "test")
 SPLIT_NAMES = {"val": "validation", "test": "test"}
@@ -66,10 +67,8 @@ def predictions_path(run_dir: Path, split: str) -> Path:
 def save_predictions(run_dir: Path, predictions: SplitPredictions) -> Path:
     """Write `predictions/<split>.parquet` (temp file + rename, like every run file)."""
     path = predictions_path(run_dir, predictions.split)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    predictions.to_frame().to_parquet(tmp, index=False)
-    tmp.replace(path)
+    with atomic_writer(path, "wb") as handle:
+        predictions.to_frame().to_parquet(handle, index=False)
     return path
 
 

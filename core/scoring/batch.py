@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
@@ -22,7 +20,7 @@ import pandas as pd
 from core.data.io import (DEFAULT_MAX_BYTES, check_parquet_size, decode_text, explain_parser_error, format_of,
                           header_names, read_bytes, refuse_duplicate_columns)
 from core.errors import DataError
-from core.fileio import umask_mode
+from core.fileio import atomic_writer
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 PROB_PREFIX = "p_"
@@ -105,7 +103,10 @@ def estimate_rows(raw: bytes, name: str) -> int:
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
-        return pq.ParquetFile(io.BytesIO(raw)).metadata.num_rows
+        try:
+            return pq.ParquetFile(io.BytesIO(raw)).metadata.num_rows
+        except Exception as exc:  # a truncated file has no readable footer; pyarrow raises several types
+            raise DataError(f"{name}: not a readable Parquet file ({str(exc)[:200]}). Fix: re-export it.") from None
     lines = raw.count(b"\n") + (0 if raw.endswith(b"\n") else 1)
     return max(lines - (0 if fmt == "jsonl" else 1), 0)
 
@@ -127,24 +128,15 @@ def score_file(scorer, source: str | Path | bytes, name: str, text_col: str, des
 
     started, warnings = time.perf_counter(), []
     raw, name = read_bytes(source, name, max_bytes)  # read once: the row estimate and the chunks share it
-    if format_of(name, None) == "parquet":
-        check_parquet_size(raw, name, max_bytes)  # before its footer is read for the row estimate
     dest = Path(dest)
     total = estimate_rows(raw, name)
     chunks = read_chunks(raw, name, chunk_rows, warnings, max_bytes)
-    # written beside `dest` and renamed on success: a failure never leaves partial rows or an empty file behind
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            counts = _score_chunks(scorer, chunks, name, text_col, out, dest.suffix.lower() in (".jsonl", ".ndjson"),
-                                   total, progress)
+    # renamed into place on success only: a failure never leaves partial rows or an empty file behind
+    with atomic_writer(dest, "w", encoding="utf-8", newline="") as out:
+        counts = _score_chunks(scorer, chunks, name, text_col, out, dest.suffix.lower() in (".jsonl", ".ndjson"),
+                               total, progress)
         if counts[0] == 0:
             raise DataError(f"{name} has no data rows. Fix: choose a file with a header row and data rows.")
-        os.chmod(tmp, umask_mode())
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return BatchResult(dest, *counts, time.perf_counter() - started, warnings)
 
 
