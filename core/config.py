@@ -20,6 +20,8 @@ TASKS = ("multilabel", "multiclass")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 CLASS_WEIGHTINGS = ("auto", "none", "balanced")
 POOLINGS = ("auto", "cls", "mean")  # classifier heads (core.models.pooled)
+NORMALIZATIONS = ("none", "unicode", "unicode+leet")  # text normalisation (core.data.normalize)
+CALIBRATIONS = ("platt", "temperature", "isotonic", "none")  # score calibration (core.evaluation.calibration)
 # SBERT losses by the data they train on (None in the config = the first one listed for the data kind).
 SBERT_LOSSES = {
     "labelled": ("softmax", "batch_all_triplet", "batch_hard_soft_margin_triplet", "setfit"),
@@ -106,6 +108,15 @@ class TrainConfig:
     Data preparation of a single `data` file (a dataset version folder is already prepared):
         clean: clean texts (URLs, mentions, entities, whitespace) before de-duplicating and splitting.
         oversample / oversample_ratio / downsample_majority: rebalance the training split (`core.data.balance`).
+
+    Trust (issue 23):
+        normalize: text normalisation against obfuscation, applied in training and (saved with the model) in
+            scoring: `none` | `unicode` | `unicode+leet` (`core.data.normalize`).
+        identity_augmentation: add counterfactual identity swaps and non-toxic identity sentences to the
+            training split (`core.training.augment`).
+        calibration: how the job calibrates scores on validation (`calibration.json`, applied by the Scorer):
+            `platt` (a scale and a shift of each label's logit), `temperature` (a scale only), `isotonic`,
+            `none`.
     """
 
     model_kind: str = "classifier"
@@ -155,6 +166,9 @@ class TrainConfig:
     oversample: bool = False
     oversample_ratio: float = 0.5
     downsample_majority: float = 1.0
+    normalize: str = "none"
+    identity_augmentation: bool = False
+    calibration: str = "platt"
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -198,6 +212,8 @@ class TrainConfig:
         _check(self.n_clusters is None or self.n_clusters >= 2, "n_clusters", self.n_clusters,
                "must be >= 2 (or null for the number of classes)")
         _check(0 < self.oversample_ratio <= 1, "oversample_ratio", self.oversample_ratio, "must be in (0, 1]")
+        _check(self.normalize in NORMALIZATIONS, "normalize", self.normalize, f"use one of {NORMALIZATIONS}")
+        _check(self.calibration in CALIBRATIONS, "calibration", self.calibration, f"use one of {CALIBRATIONS}")
         _check(0 < self.downsample_majority <= 1, "downsample_majority", self.downsample_majority,
                "must be in (0, 1], e.g. 0.5 keeps half of the majority rows")
 

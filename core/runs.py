@@ -14,6 +14,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from core.config import NORMALIZATIONS
 from core.errors import ConfigError, JobError, ModelNotAvailable
 from core.fileio import read_json, read_jsonl, write_json
 from core.paths import models_dir, resolve_inside, slugify
@@ -27,6 +28,9 @@ MODEL = "model"
 METRICS = "metrics.json"
 THRESHOLDS = "thresholds.json"
 DECISION = "decision.json"  # multiclass runs: per-class offsets of the decision rule, fitted on validation
+CALIBRATION = "calibration.json"  # score calibration maps fitted on validation (core.evaluation.calibration)
+AUDIT = "audit"  # the trust audit: templates.json (the job's template audit) and report.json (`python -m core audit`)
+AUDIT_TEMPLATES = "templates.json"
 CARD = "README.md"
 STOP = "STOP"
 PREDICTIONS = "predictions"  # val/test predictions of the saved model (parquet), for evaluation
@@ -50,6 +54,8 @@ class ModelMeta:
         prediction_precision: the arithmetic of the saved predictions (`fp32`, `bf16`, `fp16`), for the check
             on load.
         loss, head: SBERT runs: the loss, and whether a classification head was fitted.
+        normalize: the text normalisation the model was trained with, which scoring applies too
+            (`core.data.normalize`; absent = `none`).
     """
 
     model_kind: str
@@ -60,6 +66,7 @@ class ModelMeta:
     prediction_precision: str | None = None
     loss: str | None = None
     head: bool | None = None
+    normalize: str | None = None
 
 
 def write_model_meta(run_dir: Path, meta: ModelMeta) -> None:
@@ -228,6 +235,8 @@ def _meta_problem(meta) -> str | None:
         return f"labels {labels!r} are not a non-empty list of names"
     if not isinstance(meta.get("max_length"), int) or isinstance(meta.get("max_length"), bool):
         return f"max_length {meta.get('max_length')!r} is not a whole number"
+    if meta.get("normalize", "none") not in NORMALIZATIONS:
+        return f"normalize {meta.get('normalize')!r} is not one of {NORMALIZATIONS}"
     return None
 
 
@@ -284,6 +293,44 @@ def read_decision(run_dir: Path, labels: list[str]) -> list[float] | None:
             raise ModelNotAvailable(f"{path}: the offset of {label!r} is {offsets.get(label)!r}, not a finite "
                                     f"number. {fix}")
     return [float(offsets[label]) for label in labels]
+
+
+def read_calibration(run_dir: Path, labels: list[str]) -> dict | None:
+    """The run's `calibration.json` (None when it has none: scores are reported raw).
+
+    Raises:
+        ModelNotAvailable: the file exists but is unreadable, is for other labels, or holds a parameter that is
+            not a finite number (a silent fallback would change every reported score).
+    """
+    path = Path(run_dir) / CALIBRATION
+    if not path.exists():
+        return None
+    fix = f"Fix: delete {path.name} to report raw scores, or recalibrate with `python -m core audit --run RUN`."
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise ModelNotAvailable(f"{path} cannot be read ({str(error)[:120]}). {fix}") from None
+    if not isinstance(payload, dict) or payload.get("labels") != list(labels):
+        found = payload.get("labels") if isinstance(payload, dict) else payload
+        raise ModelNotAvailable(f"{path} is for labels {str(found)[:80]}, the model has {labels}. {fix}")
+    if payload.get("task") == "multiclass":
+        params = payload.get("classes")
+        values = [params.get("a")] + list(params.get("b") or []) if isinstance(params, dict) else [None]
+        ok = isinstance(params, dict) and len(params.get("b") or []) == len(labels)
+    else:
+        per_label = payload.get("per_label")
+        ok = isinstance(per_label, dict) and all(isinstance(per_label.get(label), dict) for label in labels)
+        values = [v for label in labels for key in ("a", "b", "x", "y") if ok
+                  for v in (per_label[label].get(key, []) if key in ("x", "y") else [per_label[label].get(key, 0)])]
+        ok = ok and all(("a" in per_label[lb]) != ("x" in per_label[lb]) for lb in labels)
+    if not ok or not all(_is_number(v) for v in values):
+        raise ModelNotAvailable(f"{path} is damaged: its parameters are missing or not finite numbers. {fix}")
+    return payload
+
+
+def save_calibration(run_dir: Path, payload: dict) -> None:
+    """Write a run's `calibration.json` (atomic); the Scorer applies it by default."""
+    write_json(Path(run_dir) / CALIBRATION, payload)
 
 
 def save_decision(run_dir: Path, payload: dict) -> None:

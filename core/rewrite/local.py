@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 
 from core.explain import explain
-from core.rewrite.lexicon import NEUTRAL
+from core.data.lexicon import NEUTRAL
 
 _CORE_RE = re.compile(r"^(\W*)(.*?)(\W*)$", re.S)
 
@@ -65,7 +65,7 @@ def rewrite_local(scorer, text: str, max_steps: int = 8) -> LocalRewrite:
     current = text
     for step in range(max_steps + 1):
         result = scorer.score([current])[0]
-        label = _worst_label(result, scorer.thresholds)
+        label = _worst_label(result, scorer.score_thresholds)
         if label is None or not words or step == max_steps:
             break
         attribution = explain(scorer, current, method, label=label, **options)

@@ -50,7 +50,7 @@ def train_classifier(run_dir: Path, config: TrainConfig, data: TrainingData, res
     (run_dir / runs.MODEL / "training_args.bin").unlink(missing_ok=True)
     # prediction_precision: the saved predictions' arithmetic, for the check on load
     runs.write_model_meta(run_dir, runs.ModelMeta("classifier", data.task, data.labels, trainer.max_length, pooling,
-                                                  _precision_name(trainer.args)))
+                                                  _precision_name(trainer.args), normalize=config.normalize))
     extra["baseline_tfidf"] = tfidf_baseline_metrics(data, config.seed)
     finish(run_dir, config, data, predict, extra)
     return "succeeded"

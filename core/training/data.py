@@ -9,6 +9,7 @@ from core.config import TrainConfig
 from core.data import (BalanceOptions, CleanOptions, Dataset, PrepareOptions, SplitOptions, balance, load_dataset,
                        load_version, prepare_dataset)
 from core.errors import ConfigError, DataError
+from core.training.augment import identity_augmentation, normalize_dataset
 
 
 @dataclass
@@ -21,6 +22,7 @@ class TrainingData:
     task: str
     labels: list[str]
     source: str
+    augmentation: dict | None = None  # what identity augmentation added to the training split, if it ran
 
 
 def _load_file(config: TrainConfig, path: str) -> Dataset:
@@ -98,7 +100,13 @@ def load_training_data(config: TrainConfig, any_kind: bool = False) -> TrainingD
                                                           oversample_ratio=config.oversample_ratio,
                                                           seed=config.seed))
         train = parts["train"]
+    augmentation = None
+    if config.identity_augmentation and train.kind in ("multilabel", "multiclass"):
+        parts["train"], augmentation = identity_augmentation(train, config.seed)
+    # after augmentation, so that the added sentences are normalised like the rest
+    parts = {name: normalize_dataset(part, config.normalize) for name, part in parts.items()}
+    train = parts["train"]
     test = parts.get("test")
     if test is not None and test.frame.empty:
         test = None
-    return TrainingData(train, parts["val"], test, train.kind, train.labels, str(source))
+    return TrainingData(train, parts["val"], test, train.kind, train.labels, str(source), augmentation)

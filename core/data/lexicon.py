@@ -1,4 +1,5 @@
-"""Neutral replacements for common insults and profanity, used by the local rewriter.
+"""Common insults and profanity with neutral replacements: the local rewriter's table, and the words the
+robustness audit obfuscates.
 
 Lower-case keys; a word not listed here is removed instead. Kept short on purpose: the explainer finds
 which words matter, this table only says what to put in their place.
