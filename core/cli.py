@@ -106,8 +106,10 @@ _TRAIN_FLAGS = {"data": str, "base_model": str, "task": str, "model_kind": str, 
                 "batch_size": int, "learning_rate": float, "max_length": int, "eval_steps": int, "seed": int,
                 "run_name": str, "text_col": str, "label_col": str, "num_processes": int, "precision": str,
                 "loss": str, "max_pairs": int, "knn_k": int, "pooling": str, "val_fraction": float,
-                "test_fraction": float, "downsample_majority": float, "oversample_ratio": float, "n_clusters": int}
-_TRAIN_SWITCHES = {"oversample": ("oversample", True), "no_clean": ("clean", False)}  # flag -> (config key, value)
+                "test_fraction": float, "downsample_majority": float, "oversample_ratio": float, "n_clusters": int,
+                "normalize": str, "calibration": str}
+_TRAIN_SWITCHES = {"oversample": ("oversample", True), "no_clean": ("clean", False),
+                   "identity_augmentation": ("identity_augmentation", True)}  # flag -> (config key, value)
 
 
 def _train_config(args):
@@ -153,7 +155,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_score(args) -> int:
-    scorer = Scorer.from_run(run_path(args.run), backend=args.backend)
+    scorer = Scorer.from_run(run_path(args.run), backend=args.backend, calibrated=not args.raw)
     if args.file:
         return _score_file(scorer, args)
     texts = args.text or [line.rstrip("\n") for line in sys.stdin if line.strip()]
@@ -246,7 +248,7 @@ def cmd_rewrite(args) -> int:
     text = " ".join(args.text) if args.text else sys.stdin.read().strip()
     scorer = Scorer.from_run(run_path(args.run), backend="exact")
     candidates = rewrite(scorer, text, args.backend, args.candidates, args.min_similarity, model=args.model)
-    print(to_json({"text": text, "backend": args.backend, "thresholds": scorer.thresholds,
+    print(to_json({"text": text, "backend": args.backend, "thresholds": scorer.score_thresholds,
                    "candidates": [c.to_dict() for c in candidates]}))
     return 0
 
@@ -254,6 +256,17 @@ def cmd_rewrite(args) -> int:
 def cmd_evaluate(args) -> int:
     print(to_json(evaluate_run(run_path(args.run), args.data, compare_base=args.compare_base,
                                backend=args.backend)))
+    return 0
+
+
+def cmd_audit(args) -> int:
+    from core.audit import audit_run
+
+    if args.sample < 20:
+        raise ConfigError(f"--sample {args.sample} is too small: the perturbation suite needs at least 20 texts. "
+                          "Fix: use --sample 600 (the default) or more.")
+    print(to_json(audit_run(run_path(args.run), args.data, args.label, robustness=not args.no_robustness,
+                            sample=args.sample, seed=args.seed)))
     return 0
 
 
@@ -310,6 +323,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--label-cols", nargs="+", default=None)
     train.add_argument("--oversample", action="store_true", help="repeat minority training rows")
     train.add_argument("--no-clean", action="store_true", help="skip URL/mention/entity/whitespace cleaning")
+    train.add_argument("--identity-augmentation", action="store_true",
+                       help="add identity-swapped copies and non-toxic identity sentences to the training split")
     train.set_defaults(func=cmd_train)
 
     score = sub.add_parser("score", help="score texts with a run; JSON per text")
@@ -320,6 +335,9 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--file", help="score a CSV/TSV/JSONL/Parquet file in chunks instead of texts")
     score.add_argument("--text-col", default="text", help="the file's text column (default: text)")
     score.add_argument("--out", help="output file (.csv or .jsonl; default: <file>-scored.csv beside it)")
+    score.add_argument("--raw", action="store_true",
+                       help="report the model's uncalibrated scores (default: calibrated when the run has "
+                            "calibration.json; flags are the same either way)")
     score.set_defaults(func=cmd_score)
 
     explain = sub.add_parser("explain", help="explain a text's score for one label; JSON words and scores")
@@ -366,6 +384,16 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--compare-base", action="store_true",
                           help="SBERT runs without a head: also the base model's metrics on the same data")
     evaluate.set_defaults(func=cmd_evaluate)
+
+    audit = sub.add_parser("audit", help="identity bias, calibration and robustness of a run; JSON")
+    audit.add_argument("--run", required=True, help="run folder name or path (inside the models folder)")
+    audit.add_argument("--data", help="a labelled file or dataset version for bias on your own data (identity "
+                                      "columns such as `muslim`, `female` in [0, 1], else identity words)")
+    audit.add_argument("--label", help="the label the bias AUCs are for (default: toxic, else the first)")
+    audit.add_argument("--no-robustness", action="store_true", help="skip the perturbation suite")
+    audit.add_argument("--sample", type=int, default=600, help="validation texts the perturbation suite uses")
+    audit.add_argument("--seed", type=int, default=0)
+    audit.set_defaults(func=cmd_audit)
 
     sub.add_parser("models", help="list the base-model catalog").set_defaults(func=cmd_models)
     sub.add_parser("runs", help="list training runs").set_defaults(func=cmd_runs)

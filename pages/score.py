@@ -10,6 +10,7 @@ from core.scoring.batch import estimate_rows, read_chunks, score_file
 from core.data import guess_text_column
 from core.data.io import read_bytes
 from core.errors import CoreError
+from core.runs import CALIBRATION
 from core.scoring import backends, save_backend, saved_backend
 from ui import charts
 from ui.run_select import load_scorer, pick_run
@@ -31,7 +32,13 @@ if info.model_kind != "tfidf":
     if backend != saved_backend(info.path) and st.sidebar.button("Save as this run's default"):
         save_backend(info.path, backend)
         st.sidebar.success(f"Saved: this run scores with {backend!r} everywhere.")
-scorer = load_scorer(info, backend)
+calibrated = True
+if (info.path / CALIBRATION).exists():
+    calibrated = st.sidebar.toggle(
+        "Calibrated scores", value=True, key="score.calibrated",
+        help="Scores mapped on validation so that 0.3 means about 30% of such comments are toxic "
+             "(`calibration.json`; see the Audit page). Flags are the same either way.")
+scorer = load_scorer(info, backend, calibrated)
 if scorer.backend_note:
     st.sidebar.caption(scorer.backend_note)
 
@@ -50,8 +57,9 @@ with paste_tab:
         else:
             results = scorer.score(texts)
             st.caption(f"Scored {len(texts)} text(s) in {scorer.last_seconds * 1000:.1f} ms "
-                       f"({scorer.model_kind}, {scorer.backend}); thresholds from `thresholds.json` "
-                       "(tune them on the Evaluate page).")
+                       f"({scorer.model_kind}, {scorer.backend}); "
+                       f"{'calibrated' if scorer.calibration else 'raw'} scores; thresholds from "
+                       "`thresholds.json` (tune them on the Evaluate page).")
             if len(results) > 1:
                 st.dataframe(pd.DataFrame([{"text": r.text, "flagged": ", ".join(r.flagged) or "—",
                                             **r.probabilities} for r in results]), hide_index=True)
@@ -65,7 +73,7 @@ with paste_tab:
                     if result.truncated:
                         st.warning(f"Truncated: {result.tokens} tokens, the model reads the first "
                                    f"{scorer.max_length}.")
-                    st.plotly_chart(charts.probability_bars(result.probabilities, scorer.thresholds),
+                    st.plotly_chart(charts.probability_bars(result.probabilities, scorer.score_thresholds),
                                     key=f"bars.{i}")
                     links = st.columns(2)
                     links[0].page_link("pages/explain.py", label="Explain this score", icon=":material/visibility:",

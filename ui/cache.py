@@ -36,9 +36,9 @@ def tokenizer(model_name: str):
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=6)
-def scorer(run_dir: str, backend: str):
-    """A run's Scorer, loaded once per (run folder, backend) and shared by pages."""
-    return Scorer.from_run(run_dir, backend=backend)
+def scorer(run_dir: str, backend: str, calibrated: bool = True):
+    """A run's Scorer, loaded once per (run folder, backend, calibrated) and shared by pages."""
+    return Scorer.from_run(run_dir, backend=backend, calibrated=calibrated)
 
 
 @st.cache_resource(show_spinner="Loading the sentence model…", max_entries=4)

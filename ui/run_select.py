@@ -61,10 +61,10 @@ def pick_run() -> runs.RunInfo:
     return info
 
 
-def load_scorer(info: runs.RunInfo, backend: str = "exact"):
+def load_scorer(info: runs.RunInfo, backend: str = "exact", calibrated: bool = True):
     """The run's cached Scorer with the latest saved thresholds; shows the error and stops the page if it fails."""
     try:
-        scorer = cache.scorer(str(info.path), backend)
+        scorer = cache.scorer(str(info.path), backend, calibrated)
         scorer.reload_thresholds()  # thresholds saved on the Evaluate page apply at once
     except CoreError as exc:
         st.error(str(exc))

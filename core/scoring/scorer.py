@@ -1,12 +1,19 @@
 """Scoring with a saved run: `Scorer.from_run(path).score(texts)`.
 
-Load once, score many: texts are sorted by length and cut into batches by a token budget (rows x padded
+Load once, score many: texts are first normalised as the run was trained (`core.data.normalize`, saved in the
+model metadata); then texts are sorted by length and cut into batches by a token budget (rows x padded
 width), so short texts share large batches and long ones small batches whose activations stay in the CPU's
 cache; each batch is padded to its own longest text and run under `torch.inference_mode`. Classifiers of the
 BERT family compute their last layer for the first token only (`core.scoring.first_token`, checked on load).
 Loading a run re-scores a few of its saved predictions with the fp32 model and refuses a model that does not
 reproduce them. Results are plain Python (probability per label, decisions under the run's thresholds,
 truncation).
+
+Calibration: `score()` reports calibrated probabilities when the run has `calibration.json` (unless the scorer
+was loaded with `calibrated=False`), beside `score_thresholds`, the saved thresholds mapped onto that scale.
+Decisions (flags, the predicted class) are always made on the raw scores with the raw thresholds, so
+calibration never changes one. `predict_proba` returns raw scores unless asked, because evaluation, threshold
+tuning and explanations work on the model's own ranking.
 
 How the model runs is the backend (`core.scoring.backends`: exact, onnx, int8, bf16, and `auto`); a run's
 chosen backend is saved in `inference.json`, so pages and CLI score it the same way.
@@ -22,6 +29,8 @@ import numpy as np
 
 from core import runs
 from core.errors import ConfigError, ModelNotAvailable
+from core.data.normalize import normalize_texts
+from core.evaluation.calibration import apply_calibration, map_thresholds
 from core.evaluation.decision import decide
 from core.evaluation.predictions import read_saved_predictions
 from core.fileio import read_json, write_json
@@ -179,16 +188,20 @@ class Scorer:
     backend: str = "exact"  # the backend in use: never `auto`, which resolves on load
     backend_note: str = ""  # why `auto` chose what it chose, for pages and logs
     offsets: list[float] | None = None  # multiclass: the decision rule's per-class offsets (None = top class)
+    normalize: str = "none"  # the text normalisation the run was trained with
+    calibration: dict | None = None  # calibration.json, when the run has one and the scorer uses it
     last_seconds: float = field(default=0.0)
 
     @classmethod
-    def from_run(cls, run_dir: str | Path, device: str | None = None, backend: str | None = None) -> "Scorer":
+    def from_run(cls, run_dir: str | Path, device: str | None = None, backend: str | None = None,
+                 calibrated: bool = True) -> "Scorer":
         """Load the run's model, labels, max length and saved thresholds.
 
         Args:
             device: `cpu` | `cuda[:N]`; None = cuda when a GPU is visible, except for the CPU-only backends.
             backend: a name from `core.scoring.backends.names()`; None = the run's saved choice. `auto` is
                 `onnx` on CPU when it loads and passes its check, else `exact`.
+            calibrated: report calibrated probabilities from `score()` when the run has `calibration.json`.
 
         Raises:
             ModelNotAvailable: the run has no saved model yet (still training, failed or stopped).
@@ -201,10 +214,12 @@ class Scorer:
         thresholds = runs.read_thresholds(run_dir, meta["labels"])
         backend = backend or saved_backend(run_dir)
         _check_backend(backend)
+        trust = {"offsets": _decision(run_dir, meta), "normalize": meta.get("normalize", "none"),
+                 "calibration": runs.read_calibration(run_dir, meta["labels"]) if calibrated else None}
         if meta["model_kind"] == "tfidf":
             model = _load_model_files(run_dir, lambda folder: _load_tfidf(folder))
             scorer = cls(run_dir, "tfidf", meta["task"], meta["labels"], thresholds, 0, model, backend="exact",
-                         offsets=_decision(run_dir, meta))
+                         **trust)
             verify_saved_predictions(scorer, meta)
             return scorer
         import torch
@@ -221,7 +236,7 @@ class Scorer:
 
             first_token_only(model.to(device), tokenizer)  # before int8: the check compares fp32 logits
         scorer = cls(run_dir, meta["model_kind"], meta["task"], meta["labels"], thresholds, int(meta["max_length"]),
-                     model.to(device), tokenizer, device, "exact", offsets=_decision(run_dir, meta))
+                     model.to(device), tokenizer, device, "exact", **trust)
         # the fp32 model must reproduce what the job saved before any backend changes its arithmetic
         verify_saved_predictions(scorer, meta)
         note = ""
@@ -243,18 +258,31 @@ class Scorer:
         """Re-read `thresholds.json` (after the Evaluate page saved new ones)."""
         self.thresholds = runs.read_thresholds(self.run_dir, self.labels)
 
-    def predict_proba(self, texts: list[str], batch_size: int = 64, batch_tokens: int | None = None) -> np.ndarray:
-        """(len(texts), labels) probabilities, in the order of `texts`.
+    @property
+    def score_thresholds(self) -> dict[str, float]:
+        """The thresholds on the scale of `score()`'s probabilities: mapped through the calibration when it is
+        in use (multilabel; multiclass thresholds have no single image and stay raw), else the raw ones."""
+        return map_thresholds(self.thresholds, self.calibration) if self.calibration else dict(self.thresholds)
+
+    def predict_proba(self, texts: list[str], batch_size: int = 64, batch_tokens: int | None = None,
+                      calibrated: bool = False) -> np.ndarray:
+        """(len(texts), labels) probabilities, in the order of `texts`: raw scores, or calibrated ones when
+        `calibrated` and the scorer has a calibration.
 
         Args:
             batch_size: at most this many texts per forward pass.
             batch_tokens: at most this many tokens (rows x padded width) per pass; None = the device's default.
         """
-        return self._probs([str(t) for t in texts], batch_size, batch_tokens)[0]
+        probs = self._probs([str(t) for t in texts], batch_size, batch_tokens)[0]
+        return self._calibrate(probs) if calibrated else probs
+
+    def _calibrate(self, probs: np.ndarray) -> np.ndarray:
+        return apply_calibration(probs, self.calibration) if self.calibration and len(probs) else probs
 
     def _probs(self, texts: list[str], batch_size: int,
                batch_tokens: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         started = time.perf_counter()
+        texts = normalize_texts(texts, self.normalize)
         if self.model_kind == "tfidf":
             probs, lengths = self.model.predict_proba(texts), np.array([len(t.split()) for t in texts], dtype=int)
         else:
@@ -292,15 +320,17 @@ class Scorer:
         return probabilities(logits, self.task), lengths
 
     def score(self, texts: list[str], batch_size: int = 64) -> list[ScoreResult]:
-        """Score texts: probabilities, flagged labels (>= threshold), token counts and truncation; for a
-        multiclass run also the predicted class (its decision rule, else the top class)."""
+        """Score texts: probabilities (calibrated when the scorer uses a calibration), flagged labels (raw score
+        >= raw threshold), token counts and truncation; for a multiclass run also the predicted class (its
+        decision rule on the raw scores, else the top class)."""
         texts = [str(t) for t in texts]
-        probs, lengths = self._probs(texts, batch_size)
-        predicted = decide(probs, self.offsets) if self.task == "multiclass" and len(texts) else None
+        raw, lengths = self._probs(texts, batch_size)
+        predicted = decide(raw, self.offsets) if self.task == "multiclass" and len(texts) else None
+        probs = self._calibrate(raw)
         results = []
-        for i, (text, row, length) in enumerate(zip(texts, probs, lengths)):
+        for i, (text, row, raw_row, length) in enumerate(zip(texts, probs, raw, lengths)):
             values = {label: float(p) for label, p in zip(self.labels, row)}
-            flagged = [label for label in self.labels if values[label] >= self.thresholds[label]]
+            flagged = [label for j, label in enumerate(self.labels) if raw_row[j] >= self.thresholds[label]]
             results.append(ScoreResult(text, values, flagged, int(length),
                                        bool(self.max_length and length > self.max_length),
                                        None if predicted is None else self.labels[int(predicted[i])]))
