@@ -10,6 +10,7 @@ PAGES = [
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/runs.py", title="Runs", icon=":material/table_chart:"),
     st.Page("pages/evaluate.py", title="Evaluate", icon=":material/tune:"),
+    st.Page("pages/audit.py", title="Audit", icon=":material/balance:"),
     st.Page("pages/score.py", title="Score", icon=":material/speed:"),
     st.Page("pages/explain.py", title="Explain", icon=":material/visibility:"),
     st.Page("pages/rewrite.py", title="Rewrite", icon=":material/edit_note:"),

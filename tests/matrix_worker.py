@@ -69,7 +69,45 @@ def check_run(run_dir: Path, scratch: Path) -> dict:
     candidates = rewrite(scorer, "you are a stupid idiot and I hate you", "local")
     result["rewrite"] = {"candidates": len(candidates),
                          "scored": all(set(c.after) == set(scorer.labels) for c in candidates)}
+    result["trust"] = check_trust(run_dir, saved)
     return result
+
+
+def check_trust(run_dir: Path, saved) -> dict:
+    """Calibration keeps every decision; the job's template audit matches a reloaded scorer's; the audit runs."""
+    from core import runs
+    from core.audit import audit_run
+    from core.evaluation.calibration import apply_calibration
+    from core.evaluation.decision import decide
+    from core.scoring.scorer import Scorer
+
+    scorer = Scorer.from_run(run_dir, device="cpu", backend="exact")
+    raw = scorer.predict_proba(saved.texts)
+    results = scorer.score(saved.texts)
+    limits = np.array([scorer.thresholds[label] for label in scorer.labels])
+    raw_flags = raw >= limits
+    flags = np.array([[label in r.flagged for label in scorer.labels] for r in results])
+    reported = np.array([[r.probabilities[label] for label in scorer.labels] for r in results])
+    mapped = np.array([scorer.score_thresholds[label] for label in scorer.labels])
+    found = {"calibration_method": scorer.calibration["method"],
+             "flags_changed": int((flags != raw_flags).sum()),
+             "calibrated_diff": float(np.abs(reported - apply_calibration(raw, scorer.calibration)).max()),
+             "mapped_threshold_disagreements": int(((reported >= mapped) != raw_flags).sum()),
+             "predicted_changed": 0}
+    if scorer.task == "multiclass":
+        picked = [scorer.labels[i] for i in decide(raw, scorer.offsets)]
+        found["predicted_changed"] = sum(a != r.predicted for a, r in zip(picked, results))
+    job = json.loads((run_dir / runs.AUDIT / runs.AUDIT_TEMPLATES).read_text())
+    report = audit_run(run_dir, robustness=True, sample=40)
+    job_scores = {row["term"]: row["mean_score_non_toxic"] for row in job["terms"]}
+    found["job_templates_sentences"] = job["sentences"]
+    found["templates_sentences"] = report["templates"]["sentences"]
+    found["template_score_diff"] = max(abs(row["mean_score_non_toxic"] - job_scores[row["term"]])
+                                       for row in report["templates"]["terms"])
+    found["audit_keys"] = sorted(k for k in report if report[k] is not None)
+    plain, disguised = scorer.predict_proba(["you are stupid", "you are \u0455tupid"])  # Cyrillic dze
+    found["normalised_equal"] = bool(np.allclose(plain, disguised, atol=1e-6))
+    return found
 
 
 def main(models_dir: str, out: str) -> int:

@@ -23,8 +23,11 @@ KINDS = {
     "classifier-cls": {"model_kind": "classifier", "base_model": "{bert}", "pooling": "cls"},
     "classifier-mean": {"model_kind": "classifier", "base_model": "{bert}", "pooling": "mean"},
     "deberta-v2": {"model_kind": "classifier", "base_model": "{deberta}"},
-    "tfidf": {"model_kind": "tfidf"},
+    "tfidf": {"model_kind": "tfidf", "calibration": "isotonic"},
     "sbert-head": {"model_kind": "sbert", "base_model": "{sbert}"},
+    # the trust options on a transformer: normalisation in training and scoring, augmentation, temperature
+    "classifier-trust": {"model_kind": "classifier", "base_model": "{bert}", "pooling": "mean",
+                         "normalize": "unicode+leet", "identity_augmentation": True, "calibration": "temperature"},
 }
 TASKS = ("multilabel", "multiclass")
 CELLS = [(kind, task) for kind in KINDS for task in TASKS]
@@ -55,7 +58,8 @@ def matrix(tmp_path_factory, tiny_bert, tiny_deberta, tiny_sbert):
     names = {"bert": str(tiny_bert), "deberta": str(tiny_deberta), "sbert": str(tiny_sbert)}
     cells = {}
     for kind, task in CELLS:
-        values = {key: value.format(**names) for key, value in KINDS[kind].items()}
+        values = {key: value.format(**names) if isinstance(value, str) else value
+                  for key, value in KINDS[kind].items()}
         config = TrainConfig.from_dict({**values, "task": task, "data": data[task], "max_steps": 8, "eval_steps": 8,
                                         "batch_size": 16, "learning_rate": 1e-2, "early_stopping_patience": 0,
                                         "run_name": f"{kind}-{task}"})
@@ -94,6 +98,22 @@ def test_evaluate_after_reload_equals_training_time_metrics(matrix, kind, task):
     cell = matrix[(kind, task)]
     assert cell["evaluate_keys"] == []
     assert cell["evaluate_max_diff"] <= (1e-6 if kind == "tfidf" else 1e-5), cell["evaluate_worst"]
+
+
+@pytest.mark.parametrize("kind,task", CELLS)
+def test_calibration_and_template_audit_hold_after_reload(matrix, kind, task):
+    trust = matrix[(kind, task)]["trust"]
+    assert trust["calibration_method"] == KINDS[kind].get("calibration", "platt") or (
+        task == "multiclass" and KINDS[kind].get("calibration") == "isotonic" and trust["calibration_method"] == "platt")
+    assert trust["flags_changed"] == 0 and trust["predicted_changed"] == 0  # calibration never moves a decision
+    assert trust["calibrated_diff"] <= 1e-6  # score() reports the saved map applied to the raw scores
+    if task == "multilabel" and trust["calibration_method"] != "isotonic":
+        assert trust["mapped_threshold_disagreements"] == 0
+    assert trust["templates_sentences"] == 3180 and trust["job_templates_sentences"] == 3180
+    assert trust["template_score_diff"] <= 1e-4  # the job's audit and a reloaded scorer's agree
+    assert set(trust["audit_keys"]) >= {"templates", "calibration", "robustness"}
+    if KINDS[kind].get("normalize", "none") != "none":
+        assert trust["normalised_equal"], "a look-alike spelling must score as the plain word"
 
 
 @pytest.mark.parametrize("kind,task", CELLS)

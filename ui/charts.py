@@ -148,3 +148,31 @@ def compare_loss_chart(events_by_run: dict[str, list[dict]]) -> go.Figure:
                            line=dict(dash="dash"), name=f"{name} val")
     figure.update_layout(xaxis_title="step", yaxis_title="loss", height=340, margin=dict(t=30, b=10))
     return figure
+
+
+def bias_auc_bars(rows: list[dict], limit: int = 15) -> go.Figure:
+    """Grouped horizontal bars of subgroup, BPSN and BNSP AUC per subgroup (the `limit` worst, worst on top)."""
+    rows = rows[:limit]
+    names = [row["subgroup"] for row in rows]
+    figure = go.Figure()
+    for key, title in (("subgroup_auc", "subgroup AUC"), ("bpsn_auc", "BPSN AUC"), ("bnsp_auc", "BNSP AUC")):
+        figure.add_bar(y=names, x=[row[key] if row[key] is not None else 0 for row in rows], orientation="h",
+                       name=title)
+    figure.update_layout(barmode="group", height=80 + 46 * len(rows), margin=dict(t=10, b=10, l=10, r=10),
+                         xaxis=dict(range=[0.5, 1.0], title="AUC"), yaxis=dict(autorange="reversed"),
+                         legend=dict(orientation="h", y=-0.08))
+    return figure
+
+
+def reliability_chart(curves: dict[str, list[dict]]) -> go.Figure:
+    """Reliability diagram: mean score (x) against the share of positives (y) per equal-mass bin, one line per
+    curve name (raw, calibrated), with the diagonal of perfect calibration."""
+    figure = go.Figure()
+    figure.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(dash="dot", color="grey"), name="perfect")
+    for name, bins in curves.items():
+        figure.add_scatter(x=[b["mean_score"] for b in bins], y=[b["positive_rate"] for b in bins],
+                           mode="lines+markers", name=name,
+                           text=[f"{b['count']} rows" for b in bins], hovertemplate="%{x:.3f} → %{y:.3f} (%{text})")
+    figure.update_layout(xaxis_title="mean score in bin", yaxis_title="share of positives", height=360,
+                         margin=dict(t=30, b=10), xaxis_range=[0, 1], yaxis_range=[0, 1.02])
+    return figure

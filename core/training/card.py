@@ -29,6 +29,44 @@ def decision_section(metrics: dict) -> str:
             f"{_fmt(part.get('macro_f1'))} with the plain top class.\n")
 
 
+def _pct(value) -> str:
+    return "—" if value is None else f"{100 * value:.1f}%"
+
+
+def trust_section(metrics: dict) -> str:
+    """Bias on the identity template suite and calibration (ECE before and after), when the job measured them."""
+    parts = []
+    bias = metrics.get("bias_templates")
+    if bias:
+        over = bias.get("terms_over_goal") or []
+        worst = bias.get("worst_bpsn") or {}
+        parts.append(
+            f"Identity bias on the product's template suite ({bias.get('sentences')} sentences naming 53 identity "
+            f"terms, `audit/templates.json`), at the saved thresholds: the most-flagged term has "
+            f"{_pct(bias.get('max_flagged_share'))} of its non-toxic sentences flagged (goal at most "
+            f"{_pct(bias.get('flag_goal'))}); {len(over)} term(s) over the goal"
+            f"{': ' + ', '.join(over[:12]) + (' ...' if len(over) > 12 else '') if over else ''}. "
+            f"For `{bias.get('label')}`: final bias metric {_fmt(bias.get('final_metric'))}, power means of subgroup "
+            f"AUC {_fmt(bias.get('subgroup_auc_power_mean'))}, BPSN AUC {_fmt(bias.get('bpsn_auc_power_mean'))}, "
+            f"BNSP AUC {_fmt(bias.get('bnsp_auc_power_mean'))}; worst BPSN AUC {_fmt(worst.get('bpsn_auc'))} "
+            f"(`{worst.get('term')}`). Run `python -m core audit --run RUN` for robustness and your own data.")
+    augmentation = metrics.get("identity_augmentation")
+    if augmentation:
+        parts.append(f"Trained with identity augmentation: {augmentation.get('counterfactual')} counterfactual "
+                     f"copies and {augmentation.get('sentences')} non-toxic identity sentences added to the training "
+                     f"split. {augmentation.get('note') or ''}".strip())
+    calibration = metrics.get("calibration")
+    if calibration:
+        split = "test" if "test_ece_before" in calibration else "val"
+        before, after = calibration[f"{split}_ece_before"], calibration[f"{split}_ece_after"]
+        parts.append(f"Scores are calibrated (`calibration.json`, `{calibration.get('method')}` fitted on "
+                     f"validation) and reported calibrated by the Scorer; flags are unchanged. Macro ECE on {split} "
+                     f"(15 equal-mass bins): {_fmt(before.get('macro'))} raw, {_fmt(after.get('macro'))} calibrated.")
+    if not parts:
+        return ""
+    return "\n## Bias and calibration\n\n" + "\n\n".join(parts) + "\n"
+
+
 def model_card(config: TrainConfig, metrics: dict, thresholds: dict, data_source: str, labels: list[str]) -> str:
     """Markdown describing data, recipe, metrics, thresholds, intended use and limits."""
     test = metrics.get("test") or {}
@@ -60,7 +98,7 @@ Validation macro ROC-AUC {_fmt(val.get('macro_roc_auc'))}; test macro ROC-AUC {_
 
 Thresholds were chosen on the **{thresholds.get('split', 'val')}** split by `{thresholds.get('method', '?')}`;
 test figures use them without re-tuning.
-{decision_section(metrics)}{sbert_section(metrics)}
+{decision_section(metrics)}{trust_section(metrics)}{sbert_section(metrics)}
 ## Recipe
 
 {recipe}

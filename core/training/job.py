@@ -47,7 +47,9 @@ def run_job(run_dir: str | Path, resume: bool = False, tokenizer=None, model=Non
         if main_process:
             (run_dir / runs.STOP).unlink(missing_ok=True)
             runs.write_status(run_dir, "queued", pid=os.getpid(), error=None, input_error=False)
-        with device_lock(config, enabled=main_process and "LOCAL_RANK" not in os.environ):
+        # the lock lives in the run's own models folder: runs there queue for the device; a test's or a
+        # benchmark's folder elsewhere does not wait behind the user's training
+        with device_lock(config, enabled=main_process and "LOCAL_RANK" not in os.environ, root=run_dir.parent):
             if main_process:
                 runs.write_status(run_dir, "running", pid=os.getpid(), started_at=time.time(), finished_at=None,
                                   resumed=resume)
