@@ -102,7 +102,7 @@ def test_score_page_scores_a_pasted_comment_in_a_real_browser(server, page):
     box = page.get_by_label("Comment(s)")
     box.wait_for(timeout=120_000)  # the demo model trains first (seconds)
     box.fill(comment)
-    page.get_by_role("button", name="Score").click()
+    page.get_by_role("button", name="Score", exact=True).click()
     page.get_by_text("Scored 1 text(s) in").wait_for()
     page.get_by_test_id("stText").get_by_text(comment, exact=True).wait_for()  # shown as text, not as an element
     assert page.locator("img[src='x']").count() == 0 and not dialogs

@@ -81,7 +81,7 @@ def test_score_with_the_onnx_backend_from_the_cli(bert_run, capsys):
 
     assert main(["score", "--run", bert_run.name, "--backend", "onnx", "you idiot", "thanks"]) == 0
     printed = json.loads(capsys.readouterr().out)
-    exact = Scorer.from_run(bert_run, backend="exact").predict_proba(["you idiot", "thanks"])
+    exact = Scorer.from_run(bert_run, backend="exact").predict_proba(["you idiot", "thanks"], calibrated=True)
     got = [[row["probabilities"][label] for label in printed[0]["probabilities"]] for row in printed]
     assert abs(float(exact.max() - max(map(max, got)))) < 1e-5 and len(printed) == 2
     with pytest.raises(SystemExit, match="2"):

@@ -12,7 +12,7 @@ from core.training.baseline import tfidf_baseline_metrics
 from core.training.callbacks import ProgressCallback, StopFileCallback
 from core.training.classifier import build_classifier_trainer, predict_probs
 from core.training.data import TrainingData
-from core.training.finish import finish
+from core.training.finish import finish, template_texts
 
 
 def _precision_name(args) -> str:
@@ -38,10 +38,11 @@ def train_classifier(run_dir: Path, config: TrainConfig, data: TrainingData, res
              "best_val_macro_roc_auc": trainer.state.best_metric}
     main_process = trainer.is_world_process_zero()
     predict = lambda texts: predict_probs(trainer, texts, data.task)  # noqa: E731
-    if not main_process:  # other DDP ranks take part in the predictions, then leave the writing to rank 0
+    if not main_process:  # other DDP ranks take part in finish's predictions, then leave the writing to rank 0
         predict(data.val.frame["text"].tolist())
         if data.test is not None:
             predict(data.test.frame["text"].tolist())
+        predict(template_texts(config))
         return "succeeded"
     trainer.save_model(str(run_dir / runs.MODEL))
     if isinstance(trainer.model, MeanPoolingClassifier):  # the Trainer saves only weights for non-HF modules

@@ -16,6 +16,7 @@ import numpy as np
 
 from core import runs
 from core.config import TrainConfig
+from core.data.identity import template_suite
 from core.data.normalize import normalize_texts
 from core.evaluation.bias import template_audit
 from core.evaluation.calibration import apply_calibration, ece_per_label, fit_calibration
@@ -77,6 +78,12 @@ def calibrate(run_dir: Path, config: TrainConfig, data: TrainingData, probs: dic
             apply_calibration(probs["test"], payload), truth, data.task, data.labels)
     runs.save_calibration(run_dir, payload)
     return summary
+
+
+def template_texts(config: TrainConfig) -> list[str]:
+    """The identity template suite as `audit_templates` has the job's model score it (normalised like the
+    training data); DDP ranks other than 0 score the same list so that the collective prediction completes."""
+    return normalize_texts(template_suite()["text"].tolist(), config.normalize)
 
 
 def audit_templates(run_dir: Path, config: TrainConfig, data: TrainingData, predict, thresholds: dict,
