@@ -95,8 +95,9 @@ def _data_subgroups(path: str | Path, dataset, texts: list[str]) -> tuple[dict[s
         raw = read_table(path).frame
         columns = identity_columns(raw)
         if columns and len(raw) == len(dataset.frame):
-            values = {c: raw[c].apply(lambda v: float(v) if str(v).strip() not in ("", "nan", "None") else 0.0)
-                      .to_numpy(dtype=np.float64) for c in columns}
+            # an empty cell means nobody marked the identity
+            values = {c: pd.to_numeric(raw[c], errors="coerce").fillna(0.0).to_numpy(dtype=np.float64)
+                      for c in columns}
             groups = {c: v >= IDENTITY_MIN for c, v in values.items() if (v >= IDENTITY_MIN).any()}
             return groups, f"identity columns ({', '.join(columns)}), mentioned at >= {IDENTITY_MIN}"
     return mentions(texts), "identity terms found by word match"

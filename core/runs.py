@@ -411,6 +411,8 @@ def summary(info: RunInfo) -> dict:
             "best val macro ROC-AUC": metrics.get("best_val_macro_roc_auc") or val.get("macro_roc_auc"),
             "test macro ROC-AUC": test.get("macro_roc_auc"), "test macro F1": test.get("macro_f1"),
             "test macro PR-AUC": test.get("macro_pr_auc"),
+            "identity terms over-flagged": len((metrics.get("bias_templates") or {}).get("terms_over_goal", []))
+            if metrics.get("bias_templates") else None,
             "embedding metric (base -> fine-tuned)": _embedding_line(metrics)}
 
 

@@ -21,8 +21,11 @@ if not all_runs:
 
 table = pd.DataFrame([runs.summary(r) for r in all_runs])
 st.dataframe(table, hide_index=True, key="runs.table",
-             column_config={c: st.column_config.NumberColumn(format="%.4f") for c in table.columns
-                            if "AUC" in c or "F1" in c})
+             column_config={**{c: st.column_config.NumberColumn(format="%.4f") for c in table.columns
+                               if "AUC" in c or "F1" in c},
+                            "identity terms over-flagged": st.column_config.NumberColumn(
+                                help="Of the 53 identity terms of the template suite, how many have more than 5% of "
+                                     "their non-toxic sentences flagged (details on the Audit page)")})
 
 # ---------------------------------------------------------------------------------------------------- compare
 st.subheader("Compare")

@@ -35,6 +35,20 @@ def test_train_page_launches_a_job_and_shows_progress(isolated_dirs):
     assert at.subheader[0].value.endswith("succeeded")
 
 
+def test_trust_options_reach_the_run_config(isolated_dirs):
+    at = open_train()
+    at.radio[0].set_value("tfidf")
+    at.selectbox(key="train.normalize").set_value("unicode")
+    at.checkbox(key="train.identity_augmentation").check()
+    at.selectbox(key="train.calibration").set_value("temperature")
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    run_dir = next(p for p in isolated_dirs[0].iterdir() if (p / runs.CONFIG).exists())
+    config = runs.read_run(run_dir).config
+    assert (config["normalize"], config["identity_augmentation"], config["calibration"]) == \
+        ("unicode", True, "temperature")
+
+
 def test_unavailable_hub_model_is_a_clear_error_and_no_run_folder(isolated_dirs):
     at = open_train()
     at.selectbox[0].set_value(next(o for o in at.selectbox[0].options if o.startswith("mdeberta")))

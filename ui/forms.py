@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.config import ALL_SBERT_LOSSES, POOLINGS, TrainConfig
+from core.config import ALL_SBERT_LOSSES, CALIBRATIONS, NORMALIZATIONS, POOLINGS, TrainConfig
 from core.data import list_versions
 from core.errors import ConfigError
 from core.models.catalog import CATALOG
@@ -72,6 +72,21 @@ def train_form() -> TrainConfig | None:
             pooling = c.selectbox("Classifier head", list(POOLINGS),
                                   help="auto: mean pooling for sentence-transformers models trained with it (the "
                                        "bundled MiniLM), else the model's own [CLS] head")
+        with st.expander("Trust options (bias, obfuscation, calibration)"):
+            a, b, c = st.columns(3)
+            normalize = a.selectbox(
+                "Text normalisation", list(NORMALIZATIONS), index=list(NORMALIZATIONS).index(_default("normalize")),
+                key="train.normalize",
+                help="unicode: look-alike letters, spaced-out letters, repeats; +leet: digits and symbols read as "
+                     "letters (1d10t -> idiot). Applied in training and, saved with the model, in scoring.")
+            augmentation = b.checkbox(
+                "Identity augmentation", _default("identity_augmentation"), key="train.identity_augmentation",
+                help="Add identity-swapped copies of training texts and non-toxic sentences naming identities, so "
+                     "that 'I am a gay man' is not learned as abuse (see the Audit page).")
+            calibration = c.selectbox("Score calibration", list(CALIBRATIONS),
+                                      index=list(CALIBRATIONS).index(_default("calibration")), key="train.calibration",
+                                      help="Fitted on validation; scores then read as probabilities. Flags do not "
+                                           "change.")
         with st.expander("SBERT options (model = SBERT)"):
             a, b = st.columns(2)
             loss = a.selectbox("Loss", [AUTO_LOSS, *ALL_SBERT_LOSSES],
@@ -93,4 +108,5 @@ def train_form() -> TrainConfig | None:
                        warmup=float(warmup), weight_decay=float(weight_decay), eval_steps=int(eval_steps) or None,
                        early_stopping_patience=int(patience), precision=precision, class_weighting=weighting,
                        length_grouping=grouping, gradient_checkpointing=checkpointing, seed=int(seed), pooling=pooling,
-                       run_name=run_name.strip() or None, **sbert)
+                       run_name=run_name.strip() or None, normalize=normalize, identity_augmentation=bool(augmentation),
+                       calibration=calibration, **sbert)

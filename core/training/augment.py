@@ -10,7 +10,9 @@ from its data, where identity words appear mostly in abuse:
   family, labelled non-toxic (every label 0; multiclass: the clean class), so that naming an identity is
   seen in harmless text too.
 
-Only the training split changes; validation and test stay as the data gave them.
+Only the training split changes; validation and test stay as the data gave them. The sentences are at most
+`SENTENCE_SHARE` of the training split (all 1,272 from about 12,700 rows up), so that a small data set is not
+swamped by them.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import pandas as pd
 from core.data import Dataset
 from core.data.identity import augmentation_sentences, clean_class, swap_identity
 from core.data.normalize import normalize_texts
+
+SENTENCE_SHARE = 0.10
 
 
 def identity_augmentation(train: Dataset, seed: int) -> tuple[Dataset, dict]:
@@ -42,6 +46,9 @@ def identity_augmentation(train: Dataset, seed: int) -> tuple[Dataset, dict]:
     summary = {"counterfactual": len(copies), "sentences": 0, "note": ""}
     added = [pd.DataFrame(copies)] if copies else []
     sentences = augmentation_sentences()
+    cap = int(SENTENCE_SHARE * len(frame))
+    if cap < len(sentences):  # a seeded subset, every term still named
+        sentences = [sentences[i] for i in sorted(rng.choice(len(sentences), size=cap, replace=False))]
     if train.kind == "multilabel":
         block = pd.DataFrame({"text": sentences, **{label: 0 for label in train.labels}})
     else:

@@ -32,7 +32,8 @@ def test_augmentation_adds_swapped_copies_and_non_toxic_sentences_to_training_on
     plain = load_training_data(TrainConfig(**config))
     augmented = load_training_data(TrainConfig(**config, identity_augmentation=True))
     summary = augmented.augmentation
-    assert summary["sentences"] == len(augmentation_sentences()) and summary["counterfactual"] > 0
+    # the sentences are at most a tenth of the training split (543 rows here: 54 of the 1,272)
+    assert summary["sentences"] == int(0.1 * len(plain.train.frame)) and summary["counterfactual"] > 0
     assert len(augmented.train.frame) == len(plain.train.frame) + summary["sentences"] + summary["counterfactual"]
     assert augmented.val.frame.equals(plain.val.frame) and augmented.test.frame.equals(plain.test.frame)
     added = augmented.train.frame.iloc[len(plain.train.frame):]
@@ -46,17 +47,19 @@ def test_augmentation_adds_swapped_copies_and_non_toxic_sentences_to_training_on
 
 
 def _multiclass(labels: list[str]) -> Dataset:
-    frame = pd.DataFrame({"text": ["Muslims are great", "you idiot", "a fine day"], "label": [0, 1, 2]})
+    texts = ["Muslims are great", "you idiot", "a fine day"] + [f"comment number {i}" for i in range(27)]
+    frame = pd.DataFrame({"text": texts, "label": [0, 1] + [2] * 28})
     return load_dataset(frame.to_csv(index=False).encode(), name="m.csv", kind="multiclass", class_names=labels)
 
 
 def test_multiclass_augmentation_labels_its_sentences_with_the_clean_class():
     augmented, summary = identity_augmentation(_multiclass(["hate", "offensive", "neither"]), seed=0)
     tail = augmented.frame.iloc[-summary["sentences"]:]
-    assert summary["sentences"] > 0 and (tail["label"] == 2).all() and summary["counterfactual"] == 1
+    assert summary["sentences"] == 3 and (tail["label"] == 2).all() and summary["counterfactual"] == 1
+    assert tail["text"].isin(augmentation_sentences()).all()
     unnamed, summary = identity_augmentation(_multiclass(["x", "y", "z"]), seed=0)
     assert summary["sentences"] == 0 and summary["counterfactual"] == 1 and "no class of" in summary["note"]
-    assert len(unnamed.frame) == 4
+    assert len(unnamed.frame) == 31
 
 
 @pytest.fixture
@@ -68,7 +71,7 @@ def trust_run(make_run):
 
 def test_the_job_calibrates_audits_and_says_so_in_metrics_and_card(trust_run):
     metrics = json.loads((trust_run / runs.METRICS).read_text())
-    assert metrics["identity_augmentation"]["sentences"] == len(augmentation_sentences())
+    assert 0 < metrics["identity_augmentation"]["sentences"] < len(augmentation_sentences())
     calibration = metrics["calibration"]
     assert calibration["method"] == "platt" and set(calibration) >= {"val_ece_before", "test_ece_after"}
     assert runs.read_calibration(trust_run, metrics["labels"])["method"] == "platt"
