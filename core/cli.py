@@ -109,7 +109,8 @@ _TRAIN_FLAGS = {"data": str, "base_model": str, "task": str, "model_kind": str, 
                 "test_fraction": float, "downsample_majority": float, "oversample_ratio": float, "n_clusters": int,
                 "normalize": str, "calibration": str}
 _TRAIN_SWITCHES = {"oversample": ("oversample", True), "no_clean": ("clean", False),
-                   "identity_augmentation": ("identity_augmentation", True)}  # flag -> (config key, value)
+                   "identity_augmentation": ("identity_augmentation", True),
+                   "identity_swaps": ("identity_swaps", True)}  # flag -> (config key, value)
 
 
 def _train_config(args):
@@ -324,7 +325,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--oversample", action="store_true", help="repeat minority training rows")
     train.add_argument("--no-clean", action="store_true", help="skip URL/mention/entity/whitespace cleaning")
     train.add_argument("--identity-augmentation", action="store_true",
-                       help="add identity-swapped copies and non-toxic identity sentences to the training split")
+                       help="add non-toxic sentences naming identities to the training split")
+    train.add_argument("--identity-swaps", action="store_true",
+                       help="add copies of training texts with their identity terms swapped")
     train.set_defaults(func=cmd_train)
 
     score = sub.add_parser("score", help="score texts with a run; JSON per text")

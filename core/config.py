@@ -112,8 +112,8 @@ class TrainConfig:
     Trust (issue 23):
         normalize: text normalisation against obfuscation, applied in training and (saved with the model) in
             scoring: `none` | `unicode` | `unicode+leet` (`core.data.normalize`).
-        identity_augmentation: add counterfactual identity swaps and non-toxic identity sentences to the
-            training split (`core.training.augment`).
+        identity_augmentation: add non-toxic sentences naming identities to the training split;
+        identity_swaps: add copies of training texts with their identity terms swapped (`core.training.augment`).
         calibration: how the job calibrates scores on validation (`calibration.json`, applied by the Scorer):
             `platt` (a scale and a shift of each label's logit), `temperature` (a scale only), `isotonic`,
             `none`.
@@ -168,6 +168,7 @@ class TrainConfig:
     downsample_majority: float = 1.0
     normalize: str = "none"
     identity_augmentation: bool = False
+    identity_swaps: bool = False
     calibration: str = "platt"
     extra: dict = field(default_factory=dict)
 

@@ -27,7 +27,8 @@ KINDS = {
     "sbert-head": {"model_kind": "sbert", "base_model": "{sbert}"},
     # the trust options on a transformer: normalisation in training and scoring, augmentation, temperature
     "classifier-trust": {"model_kind": "classifier", "base_model": "{bert}", "pooling": "mean",
-                         "normalize": "unicode+leet", "identity_augmentation": True, "calibration": "temperature"},
+                         "normalize": "unicode+leet", "identity_augmentation": True, "identity_swaps": True,
+                         "calibration": "temperature"},
 }
 TASKS = ("multilabel", "multiclass")
 CELLS = [(kind, task) for kind in KINDS for task in TASKS]

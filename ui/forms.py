@@ -81,8 +81,11 @@ def train_form() -> TrainConfig | None:
                      "letters (1d10t -> idiot). Applied in training and, saved with the model, in scoring.")
             augmentation = b.checkbox(
                 "Identity augmentation", _default("identity_augmentation"), key="train.identity_augmentation",
-                help="Add identity-swapped copies of training texts and non-toxic sentences naming identities, so "
-                     "that 'I am a gay man' is not learned as abuse (see the Audit page).")
+                help="Add non-toxic sentences naming identities, so that 'I am a gay man' is not learned as "
+                     "abuse (see the Audit page).")
+            swaps = b.checkbox("Identity swaps", _default("identity_swaps"), key="train.identity_swaps",
+                               help="Add copies of training texts that name an identity, with the identity swapped "
+                                    "for another (labels kept).")
             calibration = c.selectbox("Score calibration", list(CALIBRATIONS),
                                       index=list(CALIBRATIONS).index(_default("calibration")), key="train.calibration",
                                       help="Fitted on validation; scores then read as probabilities. Flags do not "
@@ -109,4 +112,5 @@ def train_form() -> TrainConfig | None:
                        early_stopping_patience=int(patience), precision=precision, class_weighting=weighting,
                        length_grouping=grouping, gradient_checkpointing=checkpointing, seed=int(seed), pooling=pooling,
                        run_name=run_name.strip() or None, normalize=normalize, identity_augmentation=bool(augmentation),
+                       identity_swaps=bool(swaps),
                        calibration=calibration, **sbert)

@@ -34,15 +34,20 @@ from core.data.lexicon import NEUTRAL
 from core.errors import ConfigError
 
 # "1", "|" and "!" stand for i or l: the spelling of a known abusive word decides, else the first
-_AMBIGUOUS_LEET = {"1": "il", "|": "li", "!": "il"}
+_AMBIGUOUS_LEET = {"1": "il", "!": "il"}
+# ("|" is not read as a letter: wiki markup and tables are full of it)
 _LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "@": "a", "$": "s", "!": "i",
-         "|": "l", "€": "e"}
+         "€": "e"}
 # four or more single letters with one separator repeated between them ("s t u p i d", "i.d.i.o.t")
 _SPACED = re.compile(r"(?<![\w.])[A-Za-z]([ .*_-])(?:[A-Za-z]\1){2,}[A-Za-z](?![\w])")
 _REPEATS = re.compile(r"([^\W\d_])\1{2,}")
 _WORD = re.compile(r"\S+")
-# a number with a suffix or unit, or letters followed by digits only: not leetspeak
-_NOT_LEET = re.compile(r"^(\d+[a-z]{1,3}|[a-z]+\d+|\d+(st|nd|rd|th))$", re.IGNORECASE)
+_ACRONYM = re.compile(r"^([A-Z])\1\1(?![A-Za-z])")  # "KKK", "AAA's"
+# digits then letters ("3rd", "4chan", "5pm") or letters then digits ("mp3", "WilliamsF1"): read as leetspeak
+# only when that spells a known abusive word
+_NOT_LEET = re.compile(r"^(\d+[a-z]+|[a-z]+\d+)$", re.IGNORECASE)
+# a word that may be leetspeak holds nothing but letters and the characters read as letters (no URL, time, id)
+_LEETABLE = re.compile(r"^[A-Za-z0-9@$!€]+$")
 
 
 # Letters abusers use as Latin ones that Unicode's confusables data does not list (their shapes differ in some
@@ -99,7 +104,8 @@ def _pick(options: list[tuple[str, ...]]) -> str:
 
 def _deleet(word: str) -> str:
     core = word.strip(".,;:?\"'()[]{}")
-    if not core or not any(c.isalpha() for c in core) or not any(c in _LEET for c in core):
+    if (not core or not _LEETABLE.match(core) or sum(c.isalpha() for c in core) < 2
+            or not any(c in _LEET for c in core)):
         return word
     if _NOT_LEET.match(core):  # "mp3", "5pm" stay; "ki11" is a known word in disguise
         found = _known([tuple(_AMBIGUOUS_LEET.get(c) or _LEET.get(c, c)) for c in core])
@@ -115,7 +121,8 @@ def _deleet(word: str) -> str:
 
 def _squeeze(word: str) -> str:
     """Letters repeated three or more times: once or twice, whichever spells a known abusive word, else twice."""
-    if not _REPEATS.search(word):
+    # URLs ("www."), paths and acronyms ("KKK", "AAA") keep their letters
+    if not _REPEATS.search(word) or any(c in word for c in "/:@=") or _ACRONYM.match(word):
         return word
     parts = [m.group(0) for m in re.finditer(r"(.)\1*", word)]
     return _pick([(part,) if len(part) < 3 or not part[0].isalpha() else (part[0] * 2, part[0]) for part in parts])

@@ -1,14 +1,15 @@
 """Training options that change the training split: identity augmentation and text normalisation.
 
-Identity augmentation (`TrainConfig.identity_augmentation`) reduces the identity bias a toxicity model learns
-from its data, where identity words appear mostly in abuse:
+Two options reduce the identity bias a toxicity model learns from its data, where identity words appear mostly
+in abuse:
 
-- counterfactual copies: every training text that names an identity term (whole word, unambiguous terms) is
-  copied once with each term swapped for another of its category, labels kept, so no term is tied to the
-  labels more than its siblings are;
-- non-toxic identity sentences (after Dixon et al. 2018): sentences from `core.data.identity`'s training
-  family, labelled non-toxic (every label 0; multiclass: the clean class), so that naming an identity is
-  seen in harmless text too.
+- `identity_augmentation`, non-toxic identity sentences (after Dixon et al. 2018): sentences from
+  `core.data.identity`'s training family, labelled non-toxic (every label 0; multiclass: the clean class), so
+  that naming an identity is seen in harmless text too;
+- `identity_swaps`, counterfactual copies: every training text that names an identity term (whole word,
+  unambiguous terms) is copied once with each term swapped for another of its category, labels kept, so no
+  term is tied to the labels more than its siblings are. Off by default: on Jigsaw the copies (978 rows, most
+  of them toxic) cost test ROC-AUC, above all on `threat` (bench/RESULTS.md).
 
 Only the training split changes; validation and test stay as the data gave them. The sentences are at most
 `SENTENCE_SHARE` of the training split (all 1,272 from about 12,700 rows up), so that a small data set is not
@@ -27,15 +28,16 @@ from core.data.normalize import normalize_texts
 SENTENCE_SHARE = 0.10
 
 
-def identity_augmentation(train: Dataset, seed: int) -> tuple[Dataset, dict]:
-    """(the training split with counterfactual copies and non-toxic identity sentences added, a summary).
+def identity_augmentation(train: Dataset, seed: int, with_sentences: bool = True,
+                          with_swaps: bool = True) -> tuple[Dataset, dict]:
+    """(the training split with non-toxic identity sentences and/or counterfactual copies added, a summary).
 
     The summary (`counterfactual`, `sentences`, `note`) is recorded in metrics.json. Multiclass data whose
-    clean class cannot be told from its names gets the counterfactual copies only.
+    clean class cannot be told from its names gets no sentences (the note says so).
     """
     rng = np.random.default_rng(seed)
     frame = train.frame
-    texts = frame["text"].astype(str).tolist()
+    texts = frame["text"].astype(str).tolist() if with_swaps else []
     copies = []
     for i, text in enumerate(texts):
         swapped = swap_identity(text, rng)
@@ -45,18 +47,19 @@ def identity_augmentation(train: Dataset, seed: int) -> tuple[Dataset, dict]:
             copies.append(row)
     summary = {"counterfactual": len(copies), "sentences": 0, "note": ""}
     added = [pd.DataFrame(copies)] if copies else []
-    sentences = augmentation_sentences()
+    sentences = augmentation_sentences() if with_sentences else []
     cap = int(SENTENCE_SHARE * len(frame))
     if cap < len(sentences):  # a seeded subset, every term still named
         sentences = [sentences[i] for i in sorted(rng.choice(len(sentences), size=cap, replace=False))]
-    if train.kind == "multilabel":
+    block = None
+    if sentences and train.kind == "multilabel":
         block = pd.DataFrame({"text": sentences, **{label: 0 for label in train.labels}})
-    else:
+    elif sentences:
         clean = clean_class(train.labels)
         block = None if clean is None else pd.DataFrame({"text": sentences, "label": clean})
         if clean is None:
             summary["note"] = (f"no class of {train.labels} reads as non-toxic (e.g. 'neither', 'none', 'clean'), "
-                               "so no non-toxic identity sentences were added; counterfactual copies only")
+                               "so no non-toxic identity sentences were added")
     if block is not None:
         for column in frame.columns:  # ids and any other canonical column stay present (empty)
             if column not in block:

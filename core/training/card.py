@@ -52,9 +52,9 @@ def trust_section(metrics: dict) -> str:
             f"(`{worst.get('term')}`). Run `python -m core audit --run RUN` for robustness and your own data.")
     augmentation = metrics.get("identity_augmentation")
     if augmentation:
-        parts.append(f"Trained with identity augmentation: {augmentation.get('counterfactual')} counterfactual "
-                     f"copies and {augmentation.get('sentences')} non-toxic identity sentences added to the training "
-                     f"split. {augmentation.get('note') or ''}".strip())
+        parts.append(f"Trained with identity augmentation: {augmentation.get('sentences')} non-toxic identity "
+                     f"sentences and {augmentation.get('counterfactual')} identity-swapped copies added to the "
+                     f"training split. {augmentation.get('note') or ''}".strip())
     calibration = metrics.get("calibration")
     if calibration:
         split = "test" if "test_ece_before" in calibration else "val"

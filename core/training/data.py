@@ -101,8 +101,9 @@ def load_training_data(config: TrainConfig, any_kind: bool = False) -> TrainingD
                                                           seed=config.seed))
         train = parts["train"]
     augmentation = None
-    if config.identity_augmentation and train.kind in ("multilabel", "multiclass"):
-        parts["train"], augmentation = identity_augmentation(train, config.seed)
+    if (config.identity_augmentation or config.identity_swaps) and train.kind in ("multilabel", "multiclass"):
+        parts["train"], augmentation = identity_augmentation(train, config.seed, config.identity_augmentation,
+                                                             config.identity_swaps)
     # after augmentation, so that the added sentences are normalised like the rest
     parts = {name: normalize_dataset(part, config.normalize) for name, part in parts.items()}
     train = parts["train"]

@@ -19,6 +19,11 @@ from core.errors import ConfigError
     ("stuuuuupid", "stupid", "stupid"),  # a known abusive word once its letters are single
     ("sooooo cooool", "soo cool", "soo cool"),  # else a repeated letter comes back doubled
     ("ki11 y0u", "ki11 y0u", "kill you"),  # 1 is i or l: the known word decides, even after letters
+    ("4ss and 4chan", "4ss and 4chan", "ass and 4chan"),  # digits before letters: only a known word
+    ("see WP:3RR, 1950's, 128-bit, 12:00PM, p.204, |style, WilliamsF1 and http://www.a1.com/x3",
+     "see WP:3RR, 1950's, 128-bit, 12:00PM, p.204, |style, WilliamsF1 and http://www.a1.com/x3",
+     "see WP:3RR, 1950's, 128-bit, 12:00PM, p.204, |style, WilliamsF1 and http://www.a1.com/x3"),  # not words
+    ("the KKK's AAA rating, REAAALY", "the KKK's AAA rating, REAALY", "the KKK's AAA rating, REAALY"),
     ("zero\u200bwidth\u00adjoin", "zerowidthjoin", "zerowidthjoin"),
     ("1d10t", "1d10t", "idiot"),
     ("k!ll yourself", "k!ll yourself", "kill yourself"),

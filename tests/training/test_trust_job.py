@@ -30,7 +30,7 @@ def run_cli(*args, env=None):
 def test_augmentation_adds_swapped_copies_and_non_toxic_sentences_to_training_only():
     config = dict(data=str(SAMPLE_MULTILABEL), model_kind="tfidf")
     plain = load_training_data(TrainConfig(**config))
-    augmented = load_training_data(TrainConfig(**config, identity_augmentation=True))
+    augmented = load_training_data(TrainConfig(**config, identity_augmentation=True, identity_swaps=True))
     summary = augmented.augmentation
     # the sentences are at most a tenth of the training split (543 rows here: 54 of the 1,272)
     assert summary["sentences"] == int(0.1 * len(plain.train.frame)) and summary["counterfactual"] > 0
@@ -44,6 +44,15 @@ def test_augmentation_adds_swapped_copies_and_non_toxic_sentences_to_training_on
     # a copy keeps its row's labels and differs only in its identity words
     assert (copies.set_index("id")[plain.labels] == originals.loc[copies["id"], plain.labels]).all().all()
     assert (copies.set_index("id")["text"] != originals.loc[copies["id"], "text"]).all()
+
+
+def test_each_augmentation_option_alone():
+    config = dict(data=str(SAMPLE_MULTILABEL), model_kind="tfidf")
+    sentences = load_training_data(TrainConfig(**config, identity_augmentation=True)).augmentation
+    swaps = load_training_data(TrainConfig(**config, identity_swaps=True)).augmentation
+    assert sentences["counterfactual"] == 0 and sentences["sentences"] > 0
+    assert swaps["counterfactual"] > 0 and swaps["sentences"] == 0
+    assert load_training_data(TrainConfig(**config)).augmentation is None
 
 
 def _multiclass(labels: list[str]) -> Dataset:
