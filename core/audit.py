@@ -51,13 +51,12 @@ def _saved_split(run_dir: Path, split: str, task: str, labels: list[str]):
     return saved.texts, truth, np.asarray(saved.probs, dtype=np.float64)
 
 
-def calibration_report(run_dir: Path, task: str, labels: list[str], method: str | None = None,
-                       fit_missing: bool = True) -> dict | None:
+def calibration_report(run_dir: Path, task: str, labels: list[str], fit_missing: bool = True) -> dict | None:
     """The run's calibration and how well it works on the saved validation and test predictions.
 
-    Fits and saves `calibration.json` (by `method`, else the run's configured one, else `platt`) when the run
-    has none and `fit_missing`. Returns None when the run has no saved validation predictions (or no
-    calibration and not `fit_missing`).
+    A run trained before calibration existed gets `calibration.json` fitted (`platt`) and saved when
+    `fit_missing`; a run configured with `"calibration": "none"` is reported raw only (`method` none). Returns
+    None when the run has no saved validation predictions (or no calibration and not `fit_missing`).
     """
     val = _saved_split(run_dir, "val", task, labels)
     if val is None:
@@ -65,27 +64,27 @@ def calibration_report(run_dir: Path, task: str, labels: list[str], method: str 
     payload = runs.read_calibration(run_dir, labels)
     if payload is None and not fit_missing:
         return None
-    if payload is None or (method is not None and payload.get("method") != method):
-        if method is None:
-            configured = TrainConfig.from_json(run_dir / runs.CONFIG).calibration if (run_dir / runs.CONFIG).exists() \
-                else "platt"
-            method = configured if configured != "none" else "platt"
-        payload = fit_calibration(val[2], val[1], task, labels, method, split="val")
+    configured = TrainConfig.from_json(run_dir / runs.CONFIG).calibration if (run_dir / runs.CONFIG).exists() \
+        else "platt"
+    if payload is None and configured != "none":
+        payload = fit_calibration(val[2], val[1], task, labels, configured, split="val")
         runs.save_calibration(run_dir, payload)
-    report = {"method": payload["method"], "splits": {}}
+    report = {"method": payload["method"] if payload else "none", "splits": {}}
     for split in ("val", "test"):
         part = val if split == "val" else _saved_split(run_dir, split, task, labels)
         if part is None:
             continue
         _, truth, probs = part
-        calibrated = apply_calibration(probs, payload)
         matrix = one_hot(truth, task, len(labels))
-        report["splits"][split] = {
-            "rows": len(probs), "ece_before": ece_per_label(probs, truth, task, labels),
-            "ece_after": ece_per_label(calibrated, truth, task, labels),
-            "reliability": {label: {"raw": reliability(probs[:, j], matrix[:, j]),
-                                    "calibrated": reliability(calibrated[:, j], matrix[:, j])}
-                            for j, label in enumerate(labels)}}
+        found = {"rows": len(probs), "ece_before": ece_per_label(probs, truth, task, labels),
+                 "reliability": {label: {"raw": reliability(probs[:, j], matrix[:, j])}
+                                 for j, label in enumerate(labels)}}
+        if payload is not None:
+            calibrated = apply_calibration(probs, payload)
+            found["ece_after"] = ece_per_label(calibrated, truth, task, labels)
+            for j, label in enumerate(labels):
+                found["reliability"][label]["calibrated"] = reliability(calibrated[:, j], matrix[:, j])
+        report["splits"][split] = found
     return report
 
 

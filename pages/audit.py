@@ -113,14 +113,18 @@ def calibration_section(report: dict) -> None:
         st.info("This run has no saved validation predictions to calibrate on.")
         return
     splits = list(calibration["splits"])
-    st.caption(f"Maps fitted on validation (`{calibration['method']}`), saved as `calibration.json` and applied "
-               "by Score, the CLI and file scoring; flags stay the same. ECE over 15 equal-mass bins.")
+    if calibration["method"] == "none":
+        st.caption("This run was trained with `\"calibration\": \"none\"`: its scores are reported raw. "
+                   "ECE over 15 equal-mass bins.")
+    else:
+        st.caption(f"Maps fitted on validation (`{calibration['method']}`), saved as `calibration.json` and "
+                   "applied by Score, the CLI and file scoring; flags stay the same. ECE over 15 equal-mass bins.")
     rows = []
     for split in splits:
         part = calibration["splits"][split]
         for label in [*report["labels"], "macro"]:
             rows.append({"split": split, "label": label, "ECE raw": part["ece_before"][label],
-                         "ECE calibrated": part["ece_after"][label]})
+                         "ECE calibrated": part.get("ece_after", {}).get(label)})
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="audit.ece")
     left, right = st.columns(2)
     split = left.selectbox("Split", splits, index=len(splits) - 1, key="audit.cal_split")

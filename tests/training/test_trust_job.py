@@ -27,9 +27,12 @@ def run_cli(*args, env=None):
                           cwd=PROJECT_ROOT, timeout=300, env=env)
 
 
+PLAIN = {"normalize": "none", "identity_augmentation": False, "identity_swaps": False}
+
+
 def test_augmentation_adds_swapped_copies_and_non_toxic_sentences_to_training_only():
-    config = dict(data=str(SAMPLE_MULTILABEL), model_kind="tfidf")
-    plain = load_training_data(TrainConfig(**config))
+    config = dict(data=str(SAMPLE_MULTILABEL), model_kind="tfidf", normalize="none")
+    plain = load_training_data(TrainConfig(**config, identity_augmentation=False))
     augmented = load_training_data(TrainConfig(**config, identity_augmentation=True, identity_swaps=True))
     summary = augmented.augmentation
     # the sentences are at most a tenth of the training split (543 rows here: 54 of the 1,272)
@@ -49,10 +52,10 @@ def test_augmentation_adds_swapped_copies_and_non_toxic_sentences_to_training_on
 def test_each_augmentation_option_alone():
     config = dict(data=str(SAMPLE_MULTILABEL), model_kind="tfidf")
     sentences = load_training_data(TrainConfig(**config, identity_augmentation=True)).augmentation
-    swaps = load_training_data(TrainConfig(**config, identity_swaps=True)).augmentation
+    swaps = load_training_data(TrainConfig(**config, identity_augmentation=False, identity_swaps=True)).augmentation
     assert sentences["counterfactual"] == 0 and sentences["sentences"] > 0
     assert swaps["counterfactual"] > 0 and swaps["sentences"] == 0
-    assert load_training_data(TrainConfig(**config)).augmentation is None
+    assert load_training_data(TrainConfig(**config, **PLAIN)).augmentation is None
 
 
 def _multiclass(labels: list[str]) -> Dataset:
@@ -92,12 +95,14 @@ def test_the_job_calibrates_audits_and_says_so_in_metrics_and_card(trust_run):
     assert runs.read_model_meta(trust_run)["normalize"] == "unicode+leet"
 
 
-def test_a_normalised_run_scores_disguised_words_as_plain_ones(trust_run, tfidf_run):
+def test_a_normalised_run_scores_disguised_words_as_plain_ones(trust_run, make_run):
+    plain_run = make_run(model_kind="tfidf", run_name="plain", **PLAIN)
+    assert run_job(plain_run) == "succeeded"
     scorer = Scorer.from_run(trust_run)
     plain, disguised, leet = scorer.predict_proba(["you are a stupid idiot", "you are a \u0455tupid \u0456diot",
                                                    "you are a 5tup1d 1d10t"])
     assert np.allclose(plain, disguised) and np.allclose(plain, leet)
-    unnormalised = Scorer.from_run(tfidf_run)
+    unnormalised = Scorer.from_run(plain_run)
     assert unnormalised.normalize == "none"
     plain, disguised = unnormalised.predict_proba(["you are a stupid idiot", "you are a \u0455tupid \u0456diot"])
     assert not np.allclose(plain, disguised)
@@ -129,6 +134,17 @@ def test_audit_cli_reports_templates_calibration_robustness_and_data(trust_run, 
     assert {p["perturbation"] for p in report["robustness"]["perturbations"]} >= {"lookalike", "leet", "spaced"}
     assert "robustness_unnormalised" in report and report["calibration"]["splits"]["test"]["rows"] > 0
     assert json.loads((trust_run / runs.AUDIT / "report.json").read_text())["run"] == trust_run.name
+
+
+def test_a_run_without_calibration_stays_raw_after_an_audit(make_run):
+    from core.audit import audit_run
+
+    run_dir = make_run(model_kind="tfidf", run_name="raw", calibration="none")
+    assert run_job(run_dir) == "succeeded"
+    assert "calibration" not in json.loads((run_dir / runs.METRICS).read_text())
+    report = audit_run(run_dir, robustness=False)
+    assert report["calibration"]["method"] == "none" and "ece_after" not in report["calibration"]["splits"]["val"]
+    assert not (run_dir / runs.CALIBRATION).exists() and Scorer.from_run(run_dir).calibration is None
 
 
 @pytest.mark.parametrize("args,match", [
