@@ -91,7 +91,7 @@ def data_section(report: dict) -> None:
     if not data:
         return
     st.subheader("Your data")
-    st.caption(f"{data['rows']:,} rows of {data['data']}; subgroups from {data['subgroups_from']}; "
+    st.caption(f"{data['rows']:,} rows of `{Path(str(data['data'])).name}`; subgroups from {data['subgroups_from']}; "
                f"AUCs for `{data['label']}`.")
     if data.get("bias") is None:
         st.info(data.get("note", "No identity subgroup found."))
