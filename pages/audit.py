@@ -8,9 +8,10 @@ import pandas as pd
 import streamlit as st
 
 from core import demo
-from core.audit import audit_run, saved_report
+from core import runs
+from core.audit import audit_run
 from core.errors import CoreError
-from ui import charts
+from ui import cache, charts
 from ui.entry import require_app_entry
 from ui.run_select import pick_run
 
@@ -30,7 +31,7 @@ def _num(value) -> str:
 
 
 def run_audit() -> None:
-    labels = (saved_report(info.path) or {}).get("labels")
+    labels = (cache.audit_report(str(info.path)) or {}).get("labels")
     with st.form("audit.form"):
         upload = st.file_uploader("Optional: a labelled file for bias on your own data (identity columns such as "
                                   "`muslim`, `female` with values in [0, 1], else identity words in the texts)",
@@ -155,14 +156,19 @@ def robustness_section(report: dict) -> None:
 
 
 def compare_section(report: dict) -> None:
-    others = [r for r in demo.usable_runs() if r.name != info.name and saved_report(r.path)]
+    # runs that were audited: their files exist (the reports are read only for the run picked)
+    others = [r for r in demo.usable_runs() if r.name != info.name
+              and any((r.path / runs.AUDIT / name).exists() for name in ("report.json", runs.AUDIT_TEMPLATES))]
     if not others:
         return
     st.subheader("Compare with another run")
     name = st.selectbox("Run", ["—"] + [r.name for r in others], key="audit.compare")
     if name == "—":
         return
-    other = saved_report(next(r.path for r in others if r.name == name))
+    other = cache.audit_report(str(next(r.path for r in others if r.name == name)))
+    if other is None:
+        st.info(f"{name} has no readable audit report.")
+        return
 
     def figures(rep: dict) -> dict:
         templates, calibration = rep["templates"], rep.get("calibration") or {}
@@ -187,7 +193,7 @@ def compare_section(report: dict) -> None:
 
 
 run_audit()
-report = saved_report(info.path)
+report = cache.audit_report(str(info.path))
 if report is None:
     st.info("This run has not been audited yet. Every new classifier run audits itself on the template suite at "
             "the end of training; press **Run the audit** for the full report.")

@@ -102,3 +102,22 @@ def curve_points(key: str, label: str, _predictions) -> dict:
 def explanation(run_dir: str, text: str, method: str, label: str, options: tuple) -> dict:
     """One explanation, cached per (run, text, method, label, options)."""
     return explain(scorer(run_dir, "exact"), text, method, label=label, **dict(options)).to_dict()
+
+
+def audit_report(run_dir: str) -> dict | None:
+    """A run's saved audit report (`core.audit.saved_report`), read again only when its files change."""
+    from pathlib import Path
+
+    from core import runs
+
+    folder = Path(run_dir)
+    stamps = tuple(_stamp(p) for p in (folder / runs.AUDIT / "report.json", folder / runs.AUDIT / runs.AUDIT_TEMPLATES,
+                                       folder / runs.CALIBRATION))
+    return _audit_report(run_dir, stamps)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _audit_report(run_dir: str, stamps: tuple) -> dict | None:
+    from core.audit import saved_report
+
+    return saved_report(run_dir)
