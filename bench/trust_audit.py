@@ -131,8 +131,8 @@ def main() -> None:
             ("the issue's five sentences flagged", sum(bool(v) for v in base["five_flagged"].values()),
              sum(bool(v) for v in mitigated["five_flagged"].values()), "0"),
             ("test.csv macro ROC-AUC", f"{base['test_macro_roc_auc']:.4f}",
-             f"{mitigated['test_macro_roc_auc']:.4f} ({mitigated['test_macro_roc_auc'] - base['test_macro_roc_auc']:+.4f})",
-             ">= baseline - 0.002"),
+             f"{mitigated['test_macro_roc_auc']:.4f} "
+             f"({mitigated['test_macro_roc_auc'] - base['test_macro_roc_auc']:+.4f})", ">= baseline - 0.002"),
             *[(f"AUC change under {k}", f"{base['obfuscation_auc_change'][k]:+.4f}",
                f"{mitigated['obfuscation_auc_change'][k]:+.4f}", ">= -0.01") for k in OBFUSCATIONS],
             ("test.csv macro ECE raw -> calibrated", "{:.4f} -> {:.4f}".format(*base["test_ece"]),

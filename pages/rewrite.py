@@ -99,6 +99,8 @@ if "rewrite.result" in st.session_state:
                 st.caption("Edits: " + "; ".join(candidate.changes))
             before, after = st.columns(2)
             before.markdown("**Before**")
-            before.plotly_chart(charts.probability_bars(candidate.before, scorer.score_thresholds), key=f"rw.before.{i}")
+            before.plotly_chart(charts.probability_bars(candidate.before, scorer.score_thresholds),
+                                key=f"rw.before.{i}")
             after.markdown("**After**")
-            after.plotly_chart(charts.probability_bars(candidate.after, scorer.score_thresholds), key=f"rw.after.{i}")
+            after.plotly_chart(charts.probability_bars(candidate.after, scorer.score_thresholds),
+                               key=f"rw.after.{i}")

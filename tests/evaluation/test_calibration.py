@@ -1,4 +1,5 @@
-"""Calibration: ECE, reliability bins, fitted maps, threshold mapping, and the saved file (core.evaluation.calibration)."""
+"""Calibration: ECE, reliability bins, fitted maps, threshold mapping and the saved file
+(core.evaluation.calibration)."""
 
 import json
 
