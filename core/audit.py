@@ -37,7 +37,6 @@ from core.evaluation.robustness import robustness_report
 from core.fileio import read_json, write_json
 from core.scoring.scorer import Scorer
 
-REPORT = "report.json"
 IDENTITY_MIN = 0.5  # an identity column "mentions" the identity at this share of raters or more
 
 
@@ -183,7 +182,7 @@ def audit_run(run_dir: str | Path, data: str | Path | None = None, label: str | 
                     scorer.predict_proba, texts, truth, scorer.task, scorer.labels, scorer.thresholds, sample, seed)
             finally:
                 scorer.normalize = own
-    write_json(run_dir / runs.AUDIT / REPORT, report)
+    write_json(run_dir / runs.AUDIT / runs.AUDIT_REPORT, report)
     return report
 
 
@@ -191,7 +190,7 @@ def saved_report(run_dir: str | Path) -> dict | None:
     """The last audit report saved for a run; for a run never audited by hand, the template audit its job
     wrote with its calibration figures; None when there is neither."""
     run_dir = Path(run_dir)
-    report = read_json(run_dir / runs.AUDIT / REPORT)
+    report = read_json(run_dir / runs.AUDIT / runs.AUDIT_REPORT)
     if isinstance(report, dict) and isinstance(report.get("templates"), dict):
         return report
     templates = read_json(run_dir / runs.AUDIT / runs.AUDIT_TEMPLATES)

@@ -31,6 +31,7 @@ DECISION = "decision.json"  # multiclass runs: per-class offsets of the decision
 CALIBRATION = "calibration.json"  # score calibration maps fitted on validation (core.evaluation.calibration)
 AUDIT = "audit"  # the trust audit: templates.json (the job's template audit) and report.json (`python -m core audit`)
 AUDIT_TEMPLATES = "templates.json"
+AUDIT_REPORT = "report.json"
 CARD = "README.md"
 STOP = "STOP"
 PREDICTIONS = "predictions"  # val/test predictions of the saved model (parquet), for evaluation

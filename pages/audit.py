@@ -158,7 +158,7 @@ def robustness_section(report: dict) -> None:
 def compare_section(report: dict) -> None:
     # runs that were audited: their files exist (the reports are read only for the run picked)
     others = [r for r in demo.usable_runs() if r.name != info.name
-              and any((r.path / runs.AUDIT / name).exists() for name in ("report.json", runs.AUDIT_TEMPLATES))]
+              and any((r.path / runs.AUDIT / name).exists() for name in (runs.AUDIT_REPORT, runs.AUDIT_TEMPLATES))]
     if not others:
         return
     st.subheader("Compare with another run")

@@ -111,8 +111,8 @@ def audit_report(run_dir: str) -> dict | None:
     from core import runs
 
     folder = Path(run_dir)
-    stamps = tuple(_stamp(p) for p in (folder / runs.AUDIT / "report.json", folder / runs.AUDIT / runs.AUDIT_TEMPLATES,
-                                       folder / runs.CALIBRATION))
+    stamps = tuple(_stamp(folder / name) for name in (f"{runs.AUDIT}/{runs.AUDIT_REPORT}",
+                                                      f"{runs.AUDIT}/{runs.AUDIT_TEMPLATES}", runs.CALIBRATION))
     return _audit_report(run_dir, stamps)
 
 
