@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from core.data.normalize import normalize_text
 from core.errors import CoreError
 from core.evaluation.predictions import SPLITS
 from core.explain import method, methods_for
@@ -65,6 +66,12 @@ if result.flagged:
 if result.truncated:
     st.warning(f"The comment has {result.tokens} tokens; the model reads the first {scorer.max_length}, "
                "so only those are explained.")
+
+model_text = normalize_text(text, scorer.normalize)
+if model_text != text:  # the run was trained on normalised text: show what the model reads, and explain that
+    st.info(f"This run normalises text (`{scorer.normalize}`) before scoring; the words below are the text as the "
+            "model reads it.")
+    st.code(model_text, language=None, wrap_lines=True)
 
 columns = st.columns(max(len(chosen), 1))
 for column, name in zip(columns, chosen):

@@ -66,11 +66,32 @@ def check_run(run_dir: Path, scratch: Path) -> dict:
     attribution = explain(scorer, text, method)
     result["explain"] = {"method": method, "words": len(attribution.words),
                          "finite": bool(np.all(np.isfinite(attribution.word_scores)))}
+    result["explain_disguised"] = check_explain_disguised(scorer)
     candidates = rewrite(scorer, "you are a stupid idiot and I hate you", "local")
     result["rewrite"] = {"candidates": len(candidates),
                          "scored": all(set(c.after) == set(scorer.labels) for c in candidates)}
     result["trust"] = check_trust(run_dir, saved)
     return result
+
+
+def check_explain_disguised(scorer) -> dict:
+    """Every method on a look-alike spelling: the words it shows and whether it explains the score the run gives."""
+    from core.explain import explain, methods_for
+
+    text = "you are \u0455tupid"  # Cyrillic dze for the s
+    probs = scorer.predict_proba([text])[0]
+    options = {"shap": {"max_evals": 40}, "ig": {"n_steps": 8}}
+    found = {}
+    for name in methods_for(scorer):
+        attribution = explain(scorer, text, name, label=scorer.labels[0], **options.get(name, {}))
+        entry = {"words": attribution.words, "prob": float(probs[0]), "output": attribution.output}
+        if name == "linear":  # explains the logit: it must be the logit of the text the scorer scores
+            entry["output"] = attribution.details["probability"]
+            entry["logit_gap"] = abs(attribution.base + sum(attribution.token_scores) - attribution.output)
+        if name == "shap":
+            entry["additivity_error"] = attribution.details["additivity_error"]
+        found[name] = entry
+    return found
 
 
 def check_trust(run_dir: Path, saved) -> dict:

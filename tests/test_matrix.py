@@ -23,7 +23,7 @@ KINDS = {
     "classifier-cls": {"model_kind": "classifier", "base_model": "{bert}", "pooling": "cls"},
     "classifier-mean": {"model_kind": "classifier", "base_model": "{bert}", "pooling": "mean"},
     "deberta-v2": {"model_kind": "classifier", "base_model": "{deberta}"},
-    "tfidf": {"model_kind": "tfidf", "calibration": "isotonic"},
+    "tfidf": {"model_kind": "tfidf", "calibration": "isotonic", "normalize": "unicode"},
     "sbert-head": {"model_kind": "sbert", "base_model": "{sbert}"},
     # the trust options on a transformer: normalisation in training and scoring, augmentation, temperature
     "classifier-trust": {"model_kind": "classifier", "base_model": "{bert}", "pooling": "mean",
@@ -124,3 +124,17 @@ def test_reloaded_run_explains_and_rewrites(matrix, kind, task):
     cell = matrix[(kind, task)]
     assert cell["explain"]["words"] > 0 and cell["explain"]["finite"]
     assert cell["rewrite"]["candidates"] >= 1 and cell["rewrite"]["scored"]
+
+
+@pytest.mark.parametrize("kind,task", CELLS)
+def test_every_explainer_explains_the_text_the_model_scores(matrix, kind, task):
+    found = matrix[(kind, task)]["explain_disguised"]
+    normalised = KINDS[kind].get("normalize", "none") != "none"
+    assert set(found) == ({"linear", "shap"} if kind == "tfidf" else {"shap", "ig", "attention", "rollout"})
+    for name, entry in found.items():
+        assert entry["words"] == ["you", "are", "stupid" if normalised else "\u0455tupid"], name
+        assert abs(entry["output"] - entry["prob"]) <= 1e-4, (name, entry)  # the explained number is the score
+    if "shap" in found:
+        assert found["shap"]["additivity_error"] <= 1e-4
+    if "linear" in found:
+        assert found["linear"]["logit_gap"] <= 1e-6

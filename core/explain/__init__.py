@@ -6,6 +6,7 @@ run supports; each method module declares OPTIONS (name, type, range, default) a
 
 from __future__ import annotations
 
+from core.data.normalize import normalize_text
 from core.errors import ConfigError
 from core.explain.base import Attribution, Option, resolve_options
 
@@ -43,7 +44,15 @@ def explain(scorer, text: str, method_name: str, label: str | None = None, seed:
                           f"Fix: use one of {methods_for(scorer)}.")
     chosen = method(method_name)
     values = resolve_options(chosen.OPTIONS, options)
-    return chosen.explain(scorer, str(text), label=label, seed=seed, **values)
+    # Explain the text the model reads: a run trained with normalisation scores "ѕtupid" as "stupid", so the
+    # tokens, words and attributions are those of the normalised text (the scorer's normalisation is idempotent)
+    mode = getattr(scorer, "normalize", "none")
+    model_text = normalize_text(str(text), mode)
+    attribution = chosen.explain(scorer, model_text, label=label, seed=seed, **values)
+    if model_text != str(text):
+        attribution.details["normalized_from"] = str(text)
+        attribution.details["normalization"] = mode
+    return attribution
 
 
 __all__ = ["Attribution", "Option", "explain", "method", "methods_for"]
