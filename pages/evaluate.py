@@ -10,10 +10,12 @@ import streamlit as st
 
 from core.errors import CoreError
 from core.evaluation.curves import operating_point, top_errors
-from core.evaluation.decision import decide, describe_offsets, fit_offsets
+from core.evaluation.decision import (class_precision_recall, decide, describe_offsets, fit_offsets,
+                                     offsets_for_target)
 from core.evaluation.metrics import confusion_matrix, decision_rule_metrics, multiclass_metrics
 from core.evaluate import load_predictions
 from core.evaluation.predictions import SPLIT_NAMES, predictions_path, score_dataset
+from core.evaluation.versus import baseline_comparison, worse_summary
 from core.evaluation.thresholds import choose_threshold, describe_thresholds, metrics_at
 from core.fileio import read_json
 from core.runs import THRESHOLDS, read_decision, read_thresholds, save_decision, save_thresholds
@@ -24,6 +26,14 @@ from ui.entry import require_app_entry
 require_app_entry()
 st.title("Evaluate")
 info = pick_run()
+if info.model_kind != "tfidf":
+    versus = baseline_comparison(info.metrics)
+    lost = worse_summary(versus)
+    if lost:
+        st.warning(f"On its {SPLIT_NAMES.get(versus['split'], versus['split'])} split this run is **worse than the "
+                   f"TF-IDF baseline** trained on the same data: {lost}. Check these labels before relying on the "
+                   "run; a TF-IDF run (model kind `tfidf` on the Train page) may serve them better.",
+                   icon=":material/warning:")
 
 SOURCES = {"validation": "val", "test": "test", "uploaded labelled file": "upload"}
 source = SOURCES[st.radio("Evaluate on", list(SOURCES), horizontal=True, key="eval.source")]
@@ -101,6 +111,33 @@ def decision_panel(predictions, labels: list[str], tuning_allowed: bool) -> None
                                            labels, "Confusion matrix (decision rule" + (", unsaved)" if changed
                                                                                         else ")")),
                     key="eval.mc_confusion")
+    def set_target(metric: str) -> None:
+        cls, target = labels.index(st.session_state["dec.class"]), st.session_state[f"dec.target_{metric}"]
+        current = np.array([st.session_state[keys[label]] for label in labels])
+        found = offsets_for_target(probs, truth, current, cls, metric, target)
+        if found is None:
+            st.session_state["dec.message"] = (f"No offset of `{labels[cls]}` in [-4, 4] reaches {metric} "
+                                               f"{target:.2f} on validation with the other offsets as they are.")
+            return
+        st.session_state.pop("dec.message", None)
+        st.session_state[keys[labels[cls]]] = round(float(found[cls]), 1)
+        st.session_state[f"dec.{info.name}.method"] = f"target_{metric}"
+
+    targets = st.columns([2, 1, 1, 1, 1])
+    rarest = int(np.argmin(np.bincount(truth, minlength=len(labels))))
+    chosen_class = targets[0].selectbox("Class to target", labels, index=rarest, key="dec.class",
+                                        help="Move this class's offset until it reaches a precision or recall "
+                                             "(validation); the other offsets stay")
+    targets[1].number_input("target precision", 0.05, 1.0, 0.7, 0.05, key="dec.target_precision")
+    targets[2].button("Offset for precision", on_click=set_target, args=("precision",), disabled=not tuning_allowed,
+                      key="dec.precision")
+    targets[3].number_input("target recall", 0.05, 1.0, 0.7, 0.05, key="dec.target_recall")
+    targets[4].button("Offset for recall", on_click=set_target, args=("recall",), disabled=not tuning_allowed,
+                      key="dec.recall")
+    precision, recall = class_precision_recall(truth, decide(probs, offsets), labels.index(chosen_class))
+    st.caption(f"`{chosen_class}` at these offsets: precision {precision:.3f}, recall {recall:.3f}")
+    if st.session_state.get("dec.message"):
+        st.warning(st.session_state["dec.message"])
     buttons = st.columns(4)
     buttons[0].button("Fit: max macro F1", on_click=set_offsets, args=("fit",), disabled=not tuning_allowed,
                       key="dec.fit")
@@ -179,7 +216,8 @@ def threshold_panel() -> None:
     """Sliders and everything that depends on them: reruns alone when a slider moves."""
     columns = st.columns(min(len(labels), 3))
     for i, label in enumerate(labels):
-        columns[i % len(columns)].slider(label, 0.0, 1.0, step=0.001, format="%.3f", key=slider_key[label], on_change=on_slide)
+        columns[i % len(columns)].slider(label, 0.0, 1.0, step=0.001, format="%.3f", key=slider_key[label],
+                                         on_change=on_slide)
     values = {label: float(st.session_state[slider_key[label]]) for label in labels}
     rows = []
     for label in labels:

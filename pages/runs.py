@@ -5,6 +5,7 @@ import streamlit as st
 
 from core import runs
 from core.errors import CoreError
+from core.evaluation.versus import baseline_comparison, worse_summary
 from core.paths import models_dir
 from ui import cache, charts
 from ui.run_select import offer_demo
@@ -19,10 +20,20 @@ if not all_runs:
     offer_demo("minilm", "Train a MiniLM demo model (about a minute on CPU)")
     st.stop()
 
-table = pd.DataFrame([runs.summary(r) for r in all_runs])
+def worse_than_baseline(info: runs.RunInfo) -> str | None:
+    """Where a run loses to the TF-IDF baseline it recorded on its own splits; "" when nowhere."""
+    if info.model_kind == "tfidf" or not info.metrics.get("baseline_tfidf"):
+        return None
+    return worse_summary(baseline_comparison(info.metrics)) or ""
+
+
+table = pd.DataFrame([{**runs.summary(r), "worse than TF-IDF on": worse_than_baseline(r)} for r in all_runs])
 st.dataframe(table, hide_index=True, key="runs.table",
              column_config={**{c: st.column_config.NumberColumn(format="%.4f") for c in table.columns
                                if "AUC" in c or "F1" in c},
+                            "worse than TF-IDF on": st.column_config.TextColumn(
+                                help="Labels where the run's ROC-AUC or F1 (at its tuned decisions) is below the "
+                                     "TF-IDF baseline trained on the same splits (test split, else validation)"),
                             "identity terms over-flagged": st.column_config.NumberColumn(
                                 help="Of the 53 identity terms of the template suite, how many have more than 5% of "
                                      "their non-toxic sentences flagged (details on the Audit page)")})

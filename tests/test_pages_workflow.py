@@ -1,6 +1,7 @@
 """AppTest of the Score, Evaluate and Runs pages."""
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -269,6 +270,59 @@ def test_evaluate_multiclass_decision_rule_sliders_follow_and_save(make_run, wri
     payload = json.loads((run_dir / runs.DECISION).read_text())
     assert payload["offsets"]["offensive"] == -4.0 and payload["method"] == "manual" and payload["split"] == "val"
     button(at, "Fit: max macro F1").click().run()
-    assert float(next(m for m in at.metric if m.label == "macro F1").value) == pytest.approx(fitted["macro_f1"], abs=6e-4)
+    macro = float(next(m for m in at.metric if m.label == "macro F1").value)
+    assert macro == pytest.approx(fitted["macro_f1"], abs=6e-4)
+    # a recall target for the rarest class (hate, preselected) moves only its offset, until the caption reaches it
+    assert at.selectbox(key="dec.class").value == "hate"
+    others = {label: at.slider(key=f"dec.{run_dir.name}.{label}").value for label in ("offensive", "neither")}
+    at.number_input(key="dec.target_recall").set_value(0.95).run()
+    button(at, "Offset for recall").click().run()
+    caption = next(c.value for c in at.caption if c.value.startswith("`hate` at these offsets"))
+    assert float(re.search(r"recall ([0-9.]+)", caption).group(1)) >= 0.95
+    assert {label: at.slider(key=f"dec.{run_dir.name}.{label}").value for label in others} == others
+    at.selectbox(key="dec.class").set_value("offensive").run()
+    at.number_input(key="dec.target_precision").set_value(1.0).run()
+    button(at, "Offset for precision").click().run()  # "stupid" is also half the hate rows: out of reach
+    assert any("No offset of `offensive` in [-4, 4] reaches precision 1.00" in w.value for w in at.warning)
     at.radio(key="eval.source").set_value("test").run()
     assert button(at, "Save rule").disabled and button(at, "Fit: max macro F1").disabled
+    assert button(at, "Offset for recall").disabled
+
+
+def test_a_run_worse_than_its_baseline_says_so_on_evaluate_runs_and_card(bert_run):
+    from core.training.card import baseline_section
+
+    path = bert_run / runs.METRICS
+    metrics = json.loads(path.read_text())
+    split = "test" if metrics.get("test") else "val"
+    assert metrics["baseline_tfidf"]["decisions"] == "tuned on val"  # the job tuned the baseline's decisions
+    # make the recorded baseline beat the run on `threat` and lose everywhere else, whatever the tiny model learnt
+    for label, values in metrics["baseline_tfidf"][split]["per_label"].items():
+        values["roc_auc"], values["f1"] = (1.0, 1.0) if label == "threat" else (0.0, 0.0)
+    path.write_text(json.dumps(metrics))
+    gap = metrics[split]["per_label"]["threat"]["roc_auc"] - 1.0
+
+    at = open_page("pages/evaluate.py", bert_run.name)
+    warning = next(w.value for w in at.warning if "worse than the TF-IDF baseline" in w.value)
+    assert f"threat ROC-AUC ({gap:+.3f})" in warning and "toxic" not in warning
+    at = open_page("pages/runs.py")
+    row = frame_with(at, "run", "worse than TF-IDF on").set_index("run").loc[bert_run.name]
+    assert row["worse than TF-IDF on"].startswith("threat ") and "insult" not in row["worse than TF-IDF on"]
+    card = baseline_section(metrics)
+    assert "**Worse than the TF-IDF baseline**" in card and "| threat | ROC-AUC |" in card
+
+
+def test_runs_and_evaluate_stay_quiet_when_a_run_beats_its_baseline(bert_run):
+    from core.training.card import baseline_section
+
+    path = bert_run / runs.METRICS
+    metrics = json.loads(path.read_text())
+    for part in ("val", "test"):
+        for values in ((metrics["baseline_tfidf"].get(part) or {}).get("per_label") or {}).values():
+            values["roc_auc"], values["f1"] = 0.0, 0.0
+    path.write_text(json.dumps(metrics))
+    at = open_page("pages/evaluate.py", bert_run.name)
+    assert not [w for w in at.warning if "TF-IDF" in w.value]
+    table = frame_with(open_page("pages/runs.py"), "run", "worse than TF-IDF on")
+    assert table["worse than TF-IDF on"].tolist() == [""]
+    assert "at least as good on every label" in baseline_section(metrics)

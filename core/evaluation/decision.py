@@ -71,6 +71,37 @@ def fit_offsets(probs: np.ndarray, truth: np.ndarray, grid: np.ndarray = GRID, r
     return offsets
 
 
+def class_precision_recall(truth: np.ndarray, predicted: np.ndarray, cls: int) -> tuple[float, float]:
+    """Precision and recall of class `cls` (precision 0 when it is never predicted)."""
+    truth, predicted = np.asarray(truth), np.asarray(predicted)
+    tp = int(((truth == cls) & (predicted == cls)).sum())
+    return tp / max(int((predicted == cls).sum()), 1), tp / max(int((truth == cls).sum()), 1)
+
+
+def offsets_for_target(probs: np.ndarray, truth: np.ndarray, offsets: np.ndarray, cls: int, metric: str,
+                       target: float, grid: np.ndarray = GRID) -> np.ndarray | None:
+    """Move one class's offset (the others kept) to meet a precision or recall target for that class.
+
+    Recall of `cls` never falls as its offset rises, so `recall` takes the smallest offset on the grid that
+    reaches `target` (the best precision among them); `precision` takes, of the offsets whose precision reaches
+    `target`, the one with the highest recall (ties: the smallest offset). None when no offset on the grid meets
+    the target. The grid is the Evaluate page's slider grid, so what is chosen is what the sliders show.
+    """
+    if metric not in ("precision", "recall"):
+        raise ValueError(f"metric must be 'precision' or 'recall', not {metric!r}")
+    probs, truth = np.asarray(probs, dtype=np.float64), np.asarray(truth, dtype=np.int64)
+    best, best_recall = None, -1.0
+    for value in np.sort(grid):
+        trial = np.asarray(offsets, dtype=np.float64).copy()
+        trial[cls] = value
+        precision, recall = class_precision_recall(truth, decide(probs, trial), cls)
+        if metric == "recall" and recall >= target:
+            return trial
+        if metric == "precision" and precision >= target and (truth == cls).any() and recall > best_recall:
+            best, best_recall = trial, recall
+    return best
+
+
 def describe_offsets(probs: np.ndarray, truth: np.ndarray, labels: list[str], offsets: np.ndarray, method: str,
                      split: str = "val") -> dict:
     """The `decision.json` payload for `offsets`: per class, how they were chosen, and macro-F1 with and without."""

@@ -7,7 +7,9 @@ from pathlib import Path
 
 from core import runs
 from core.config import TrainConfig
+from core.evaluation.decision import fit_offsets
 from core.evaluation.metrics import evaluate_probs
+from core.evaluation.thresholds import tune_thresholds
 from core.fileio import append_jsonl
 from core.models.tfidf import TfidfModel
 from core.training.data import TrainingData
@@ -21,14 +23,25 @@ def fit_tfidf(data: TrainingData, seed: int) -> TfidfModel:
 
 
 def tfidf_baseline_metrics(data: TrainingData, seed: int) -> dict:
-    """Test (and validation) metrics of the TF-IDF baseline on the run's own splits."""
+    """Test (and validation) metrics of the TF-IDF baseline on the run's own splits.
+
+    Its decisions are tuned on validation the way the run's are (max-F1 thresholds; a multiclass decision rule),
+    so the F1 figures compare like with like (`core.evaluation.versus`).
+    """
     started = time.perf_counter()
     model = fit_tfidf(data, seed)
-    result = {"seconds": round(time.perf_counter() - started, 2)}
+    probs = {split: model.predict_proba(part.frame["text"].tolist())
+             for split, part in (("val", data.val), ("test", data.test)) if part is not None}
+    truth = data.val.label_matrix()
+    thresholds = offsets = None
+    if data.task == "multilabel":
+        thresholds = tune_thresholds(probs["val"], truth, data.labels, "max_f1")["thresholds"]
+    else:
+        offsets = fit_offsets(probs["val"], truth)
+    result = {"seconds": round(time.perf_counter() - started, 2), "decisions": "tuned on val"}
     for split, part in (("val", data.val), ("test", data.test)):
         if part is not None:
-            result[split] = evaluate_probs(model.predict_proba(part.frame["text"].tolist()), part, data.task,
-                                           data.labels, None)
+            result[split] = evaluate_probs(probs[split], part, data.task, data.labels, thresholds, offsets)
     return result
 
 

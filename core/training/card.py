@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from core.config import TrainConfig
+from core.evaluation.versus import baseline_comparison
 
 
 def _fmt(value) -> str:
@@ -27,6 +28,24 @@ def decision_section(metrics: dict) -> str:
     return (f"\nDecisions (`predicted`) take the top class after per-class offsets fitted on validation for macro-F1 "
             f"(`decision.json`): {split} macro-F1 {_fmt(rule.get('macro_f1'))} with the rule, "
             f"{_fmt(part.get('macro_f1'))} with the plain top class.\n")
+
+
+def baseline_section(metrics: dict) -> str:
+    """Where the run loses to the TF-IDF baseline trained on the same splits (or that it loses nowhere)."""
+    comparison = baseline_comparison(metrics)
+    if comparison is None or metrics.get("model_kind") == "tfidf":
+        return ""
+    compared = " and ".join({"roc_auc": "ROC-AUC", "f1": "F1 at the tuned decisions"}[m]
+                            for m in comparison["metrics"])
+    if not comparison["worse"]:
+        return (f"\nAgainst the TF-IDF baseline on the same {comparison['split']} split: at least as good on every "
+                f"label in {compared}.\n")
+    rows = "\n".join(f"| {r['label']} | {'ROC-AUC' if r['metric'] == 'roc_auc' else 'F1'} | {_fmt(r['run'])} | "
+                     f"{_fmt(r['baseline'])} | {r['gap']:+.4f} |" for r in comparison["worse"])
+    return (f"\n**Worse than the TF-IDF baseline** on the same {comparison['split']} split ({compared}) here:\n\n"
+            f"| label | metric | this run | TF-IDF | gap |\n|---|---|---|---|---|\n{rows}\n\n"
+            "Check these labels before relying on the run; the TF-IDF run (`model_kind: tfidf`) may serve them "
+            "better.\n")
 
 
 def _pct(value) -> str:
@@ -98,7 +117,7 @@ Validation macro ROC-AUC {_fmt(val.get('macro_roc_auc'))}; test macro ROC-AUC {_
 
 Thresholds were chosen on the **{thresholds.get('split', 'val')}** split by `{thresholds.get('method', '?')}`;
 test figures use them without re-tuning.
-{decision_section(metrics)}{trust_section(metrics)}{sbert_section(metrics)}
+{decision_section(metrics)}{baseline_section(metrics)}{trust_section(metrics)}{sbert_section(metrics)}
 ## Recipe
 
 {recipe}

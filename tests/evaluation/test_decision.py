@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score
 
-from core.evaluation.decision import decide, decision_payload, fit_offsets, macro_f1
+from core.evaluation.decision import (GRID, class_precision_recall, decide, decision_payload, fit_offsets,
+                                     macro_f1, offsets_for_target)
 
 
 def test_decide_by_hand():
@@ -66,6 +67,41 @@ def test_more_than_three_classes_use_coordinate_ascent_and_never_lose_to_argmax(
     probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     offsets = fit_offsets(probs, truth)
     assert macro_f1(truth, decide(probs, offsets), 5) > macro_f1(truth, decide(probs), 5)
+
+
+def test_offsets_for_a_target_by_hand():
+    # three rows of the rare class 0 with p0 = 0.4, 0.3, 0.1 against a majority class 1; one row of class 1, p0 0.35
+    probs = np.array([[0.4, 0.6], [0.3, 0.7], [0.1, 0.9], [0.35, 0.65]])
+    truth = np.array([0, 0, 0, 1])
+    grid = np.array([0.0, 0.5, 1.0, 2.5])
+    # class 0 wins a row when log p0 + b > log p1: b > log(p1/p0) = 0.405, 0.847, 2.197 (rare rows), 0.619 (other)
+    recall = offsets_for_target(probs, truth, np.zeros(2), 0, "recall", 0.6, grid)
+    assert recall.tolist() == [1.0, 0.0]  # b = 1.0 catches 2 of 3 (0.5 catches only 1)
+    assert class_precision_recall(truth, decide(probs, recall), 0) == (2 / 3, 2 / 3)
+    precise = offsets_for_target(probs, truth, np.zeros(2), 0, "precision", 1.0, grid)
+    assert precise.tolist() == [0.5, 0.0]  # only b = 0.5 keeps precision 1 (one row, no false positive)
+    assert offsets_for_target(probs, truth, np.zeros(2), 0, "recall", 1.0, grid[:3]) is None  # 2.5 not on the grid
+
+
+def test_offsets_for_a_target_match_a_brute_force_search():
+    probs, truth = rare_class_data(seed=4)
+    start = np.array([0.0, -0.5, 0.3])
+    for cls, metric, target in [(0, "recall", 0.6), (0, "precision", 0.5), (2, "recall", 0.9), (2, "precision", 0.7)]:
+        found = offsets_for_target(probs, truth, start, cls, metric, target)
+        points = []
+        for value in GRID:
+            trial = start.copy()
+            trial[cls] = value
+            points.append((value, *class_precision_recall(truth, decide(probs, trial), cls)))
+        if metric == "recall":
+            expected = min(v for v, _, r in points if r >= target)
+        else:
+            best = max(r for _, p, r in points if p >= target)
+            expected = min(v for v, p, r in points if p >= target and r == best)
+        assert np.delete(found, cls).tolist() == np.delete(start, cls).tolist()  # the other offsets stay
+        assert found[cls] == pytest.approx(expected), (cls, metric, target)
+    with pytest.raises(ValueError, match="metric must be 'precision' or 'recall', not 'f1'"):
+        offsets_for_target(probs, truth, start, 0, "f1", 0.5)
 
 
 @pytest.fixture
