@@ -16,6 +16,7 @@ from core.data import (KINDS, BalanceOptions, CleanOptions, PrepareOptions, Spli
                        find_duplicates, load_dataset, prepare_dataset, read_table, write_version)
 from core.errors import ConfigError, CoreError, DataError, JobError
 from core.evaluate import evaluate_run
+from core.evaluation.versus import baseline_comparison
 from core.explain import explain
 from core.fileio import to_json
 from core.models.catalog import CATALOG, load_tokenizer
@@ -278,9 +279,15 @@ def cmd_models(args) -> int:
     return 0
 
 
+def _worse_than_baseline(info) -> list | None:
+    """Where a run loses to its own TF-IDF baseline (label, metric, gap), [] if nowhere, None if it has none."""
+    comparison = None if info.model_kind == "tfidf" else baseline_comparison(info.metrics or {})
+    return None if comparison is None else comparison["worse"]
+
+
 def cmd_runs(args) -> int:
     print(to_json([{"name": r.name, "state": r.state, "model_kind": r.model_kind, "base_model": r.base_model,
-                    "path": str(r.path)} for r in list_runs()]))
+                    "path": str(r.path), "worse_than_tfidf": _worse_than_baseline(r)} for r in list_runs()]))
     return 0
 
 

@@ -289,7 +289,7 @@ def test_evaluate_multiclass_decision_rule_sliders_follow_and_save(make_run, wri
     assert button(at, "Offset for recall").disabled
 
 
-def test_a_run_worse_than_its_baseline_says_so_on_evaluate_runs_and_card(bert_run):
+def test_a_run_worse_than_its_baseline_says_so_on_evaluate_runs_card_and_cli(bert_run, capsys):
     from core.training.card import baseline_section
 
     path = bert_run / runs.METRICS
@@ -310,6 +310,12 @@ def test_a_run_worse_than_its_baseline_says_so_on_evaluate_runs_and_card(bert_ru
     assert row["worse than TF-IDF on"].startswith("threat ") and "insult" not in row["worse than TF-IDF on"]
     card = baseline_section(metrics)
     assert "**Worse than the TF-IDF baseline**" in card and "| threat | ROC-AUC |" in card
+    from core.cli import main
+
+    assert main(["runs"]) == 0
+    listed = json.loads(capsys.readouterr().out)[0]["worse_than_tfidf"]
+    assert {r["label"] for r in listed} == {"threat"} and ("threat", "roc_auc") in {(r["label"], r["metric"])
+                                                                                  for r in listed}
 
 
 def test_runs_and_evaluate_stay_quiet_when_a_run_beats_its_baseline(bert_run):
