@@ -18,7 +18,7 @@ from core.errors import ConfigError, CoreError, DataError, JobError
 from core.evaluate import evaluate_run
 from core.evaluation.versus import baseline_comparison
 from core.explain import explain
-from core.fileio import to_json
+from core.fileio import to_json, write_text_atomic
 from core.models.catalog import CATALOG, load_tokenizer
 from core.models.embedding import embed
 from core.rewrite import rewrite
@@ -100,6 +100,28 @@ def cmd_data_prepare(args) -> int:
     folder = write_version(prepared, Path(args.out))
     print(to_json({"out": str(folder), "rows": prepared.report["split_rows"],
                    "dropped": prepared.report["dropped"]}))
+    return 0
+
+
+def cmd_data_issues(args) -> int:
+    from core.review.decisions import version_rows
+    from core.review.label_issues import find_label_issues, issue_rows
+
+    if Path(args.path).is_dir():  # a dataset version: all its splits, ids like train:12
+        dataset, ids, _ = version_rows(args.path)
+    else:
+        dataset, _ = _load(args)
+        ids = None
+    issues = find_label_issues(dataset, folds=args.folds, seed=args.seed,
+                               progress=lambda f, m: print(f"[{f:4.0%}] {m}", file=sys.stderr))
+    queue = issue_rows(issues, dataset.frame["text"].astype(str).tolist(), ids)
+    if args.out:
+        write_text_atomic(Path(args.out), "".join(to_json(row, indent=None) + "\n" for row in queue))
+    counts = {kind: sum(kind in row["types"] for row in queue) for kind in ("label", "conflict", "outlier")}
+    print(to_json({"rows": len(dataset.frame), "rows_with_issues": len(queue), "issues": counts,
+                   "suspect_labels": issues.suspect_counts(),
+                   "folds": issues.folds, "seconds": issues.seconds, "out": args.out,
+                   "top": queue[:args.top]}))
     return 0
 
 
@@ -321,6 +343,14 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.add_argument("--oversample-ratio", type=float, default=0.5)
     prepare.add_argument("--drop-labels", nargs="+", metavar="LABEL")
     prepare.set_defaults(func=cmd_data_prepare)
+
+    issues = data_sub.add_parser("issues", help="rank likely label errors (out-of-fold TF-IDF + cleanlab); JSON")
+    _add_dataset_args(issues)
+    issues.add_argument("--folds", type=int, default=5, help="cross-fitting folds (default 5)")
+    issues.add_argument("--seed", type=int, default=42)
+    issues.add_argument("--out", help="write the whole review queue here as JSON lines, worst first")
+    issues.add_argument("--top", type=int, default=20, help="rows of the queue to print (default 20)")
+    issues.set_defaults(func=cmd_data_issues)
 
     train = sub.add_parser("train", help="train a model (foreground with a progress bar, or --detach)")
     train.add_argument("--config", help="TrainConfig JSON file (flags override its values)")

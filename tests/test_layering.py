@@ -16,7 +16,7 @@ LAYERS = {
     "core.errors": 0, "core.paths": 1, "core.fileio": 1, "core.config": 2, "core.runs": 3, "core.devices": 3,
     "core.data": 4, "core.models": 4,
     "core.evaluation": 5,
-    "core.training": 6,
+    "core.training": 6, "core.review": 6,
     "core.scoring": 7, "core.search": 7, "core.jobs": 7,
     "core.explain": 8, "core.evaluate": 8,
     "core.rewrite": 9, "core.demo": 9, "core.audit": 9,

@@ -26,7 +26,7 @@ def test_data_page_reports_prepares_and_saves_a_version(isolated_dirs):
     prepare.click().run()
     assert not at.exception and not at.error
     assert any(s.value.startswith("Prepared in") for s in at.success)
-    at.text_input[0].set_value("demo set")
+    at.text_input(key="data.version_name").set_value("demo set")
     next(b for b in at.button if b.label == "Save version").click().run()
     assert any("Saved dataset version `demo-set`" in s.value for s in at.success)
     assert (isolated_dirs[1] / "demo-set" / "train.csv").exists()
@@ -35,5 +35,5 @@ def test_data_page_reports_prepares_and_saves_a_version(isolated_dirs):
 def test_data_page_shows_errors_for_bad_uploads():
     at = app().run()
     at.switch_page("pages/data.py").run()
-    at.radio[0].set_value("Upload a file").run()
+    at.radio(key="data.source").set_value("Upload a file").run()
     assert any("upload a file" in i.value for i in at.info)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from core.data import Dataset, RawTable, interpret, read_table
@@ -121,3 +123,17 @@ def _audit_report(run_dir: str, stamps: tuple) -> dict | None:
     from core.audit import saved_report
 
     return saved_report(run_dir)
+
+
+@st.cache_resource(show_spinner="Fitting TF-IDF on the version…", max_entries=2)
+def review_tfidf(version: str) -> Scorer:
+    """A TF-IDF model of a dataset version's rows, as a Scorer, for the review queue's word heatmap."""
+    from core.models.tfidf import TfidfModel
+    from core.review.decisions import version_rows
+
+    dataset = version_rows(version)[0]
+    model = TfidfModel.fit(dataset.frame["text"].astype(str).tolist(), dataset.label_matrix(), dataset.kind,
+                           dataset.labels)
+    return Scorer(Path(version), "tfidf", dataset.kind, dataset.labels, {label: 0.5 for label in dataset.labels}, 0,
+                  model)
+

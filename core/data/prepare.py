@@ -24,6 +24,7 @@ from core.fileio import read_json, write_json
 from core.paths import datasets_dir, resolve_inside, slugify
 
 DEDUP_MODES = ("none", "exact", "near")
+CHANGELOG = "changelog.json"  # in a version made by applying label-review decisions (core.review.decisions)
 _ALL_TEXT = ("text", "sentence1", "sentence2", "anchor", "positive", "negative", "question", "answer", "context")
 Progress = Callable[[float, str], None]
 
@@ -161,6 +162,8 @@ def list_versions(root: Path | None = None) -> list[dict]:
     root = Path(root) if root is not None else datasets_dir()
     versions = []
     for folder in root.iterdir() if root.exists() else []:
+        if folder.name.startswith("."):  # a version being written (see core.review.decisions)
+            continue
         meta = read_json(folder / "dataset.json")
         if meta is None:
             continue
@@ -169,3 +172,11 @@ def list_versions(root: Path | None = None) -> list[dict]:
                          "labels": report.get("labels", []), "rows": report.get("split_rows", {}),
                          "created": meta.get("created", 0)})
     return sorted(versions, key=lambda v: v["created"], reverse=True)
+
+
+def review_changelog(data_path: str | Path | None) -> dict | None:
+    """The changelog of a dataset version made from a label review (for the model card); None for anything else."""
+    if not data_path or not Path(data_path).is_dir():
+        return None
+    changelog = read_json(Path(data_path) / CHANGELOG)
+    return changelog if isinstance(changelog, dict) else None

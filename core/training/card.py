@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from core.config import TrainConfig
+from core.data.prepare import review_changelog
 from core.evaluation.versus import baseline_comparison
 
 
@@ -46,6 +47,18 @@ def baseline_section(metrics: dict) -> str:
             f"| label | metric | this run | TF-IDF | gap |\n|---|---|---|---|---|\n{rows}\n\n"
             "Check these labels before relying on the run; the TF-IDF run (`model_kind: tfidf`) may serve them "
             "better.\n")
+
+
+def review_note(data_path: str | None) -> str:
+    """A line saying the data is a label-reviewed version, with what the review changed."""
+    changelog = review_changelog(data_path)
+    if not changelog:
+        return ""
+    actions = ", ".join(f"{n} {action}" for action, n in sorted((changelog.get("actions") or {}).items()))
+    changes = ", ".join(f"{label} {n}" for label, n in sorted((changelog.get("label_changes") or {}).items()))
+    return (f"\nLabel-reviewed version of `{changelog.get('source_version')}` ({changelog.get('created')}; reviewers: "
+            f"{', '.join(changelog.get('reviewers') or [])}): {changelog.get('decisions')} decisions ({actions})"
+            f"{'; label changes: ' + changes if changes else ''}. See the version's `changelog.json`.\n")
 
 
 def _pct(value) -> str:
@@ -105,7 +118,7 @@ CleanSpeech Studio. Labels: {', '.join(labels)}.
 ## Data
 
 Source: `{data_source}`. Rows: {metrics.get('rows', {})}.
-
+{review_note(config.data)}
 ## Metrics
 
 Validation macro ROC-AUC {_fmt(val.get('macro_roc_auc'))}; test macro ROC-AUC {_fmt(test.get('macro_roc_auc'))}
@@ -179,7 +192,7 @@ data, for semantic search and similarity (it has no classification head, so it d
 ## Data
 
 Source: `{data_source}`. Rows: {metrics.get('rows', {})}.
-{sbert_section(metrics)}
+{review_note(config.data)}{sbert_section(metrics)}
 ## Recipe
 
 {recipe}

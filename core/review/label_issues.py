@@ -1,0 +1,217 @@
+"""Rank the rows of a labelled dataset by how likely their labels are wrong (issue 25).
+
+Out-of-fold probabilities from k-fold cross-fitting of the TF-IDF model (every row is scored by a model that never
+saw it; folds stratified, multilabel by iterative stratification) go to `cleanlab`, which flags the rows whose given
+label disagrees with what the rest of the data predicts (confident learning, Northcutt et al. 2021) and scores each
+given label's quality (self-confidence). Multilabel data is ranked per label, one binary problem per label, so a
+row can be suspect on `insult` and fine on `toxic`. Two more issue types come from the data layer: near-duplicate
+groups whose rows carry different labels, and outliers (text empty after cleaning, extremely long, or with no
+letters at all).
+
+`find_label_issues(dataset) -> LabelIssues`; `issue_rows(issues)` is the review queue, worst first.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from core.data.clean import clean_text
+from core.data.dedup import find_duplicates
+from core.data.schema import Dataset
+from core.errors import DataError
+from core.models.tfidf import TfidfModel
+
+ISSUE_TYPES = ("label", "conflict", "outlier")
+LONG_CHARS = 5000  # longer than this many characters is an outlier (a pasted page, not a comment)
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class LabelIssues:
+    """Out-of-fold probabilities and what was found, row by row (positions in the dataset)."""
+
+    labels: list[str]
+    task: str
+    given: np.ndarray  # (rows, labels) 0/1 multilabel, (rows,) class ids multiclass
+    probs: np.ndarray  # out-of-fold probabilities, (rows, labels)
+    quality: np.ndarray  # (rows, labels) quality of each given label (multilabel); (rows,) multiclass; 1 = fine
+    suspect: np.ndarray  # bool, same shape as quality: cleanlab flags this label as likely wrong
+    conflicts: dict[int, int] = field(default_factory=dict)  # row -> conflict group number
+    outliers: dict[int, str] = field(default_factory=dict)  # row -> why
+    folds: int = 5
+    seconds: float = 0.0
+
+    def suspect_counts(self) -> dict[str, int]:
+        """Suspect given labels per label (multilabel) or per given class (multiclass)."""
+        if self.task == "multiclass":
+            return {label: int((self.suspect & (self.given == j)).sum()) for j, label in enumerate(self.labels)}
+        return {label: int(n) for label, n in zip(self.labels, self.suspect.sum(axis=0))}
+
+    def suggested(self, row: int) -> list[str]:
+        """The labels the out-of-fold model would give the row (the given ones with the suspect ones flipped)."""
+        if self.task == "multiclass":
+            return [self.labels[int(self.probs[row].argmax())]]
+        given = self.given[row].astype(bool) ^ self.suspect[row]
+        return [label for label, on in zip(self.labels, given) if on]
+
+
+def _check(dataset: Dataset, folds: int) -> None:
+    if dataset.kind not in ("multilabel", "multiclass"):
+        raise DataError(f"{dataset.name} is a {dataset.kind} dataset; label review needs labels (multilabel or "
+                        "multiclass). Fix: load a file with label columns or a class column.")
+    if folds < 2:
+        raise DataError(f"folds={folds}: cross-fitting needs at least 2 folds. Fix: use --folds 5.")
+    rows = len(dataset.frame)
+    if rows < folds * 2:
+        raise DataError(f"{dataset.name} has {rows} rows, fewer than 2 per fold for {folds} folds. "
+                        f"Fix: use fewer folds (--folds {max(2, rows // 2)}) or more rows.")
+    given = dataset.label_matrix()
+    if dataset.kind == "multiclass":
+        counts = np.bincount(given, minlength=len(dataset.labels))
+        if (counts > 0).sum() < 2:
+            raise DataError(f"{dataset.name} has a single class ({dataset.labels[int(counts.argmax())]!r}) in all "
+                            f"{rows} rows; there is nothing to tell apart. Fix: load data with at least two classes.")
+        if counts[counts > 0].min() < folds:
+            small = [dataset.labels[i] for i in np.flatnonzero((counts > 0) & (counts < folds))]
+            raise DataError(f"class(es) {small} have fewer rows than folds ({folds}); every fold needs one. "
+                            f"Fix: use --folds {int(counts[counts > 0].min())} or more rows of those classes.")
+    else:
+        positives = given.sum(axis=0)
+        if not ((positives > 0) & (positives < rows)).any():
+            raise DataError(f"no label of {dataset.name} has both positive and negative rows "
+                            f"(positives per label: {dict(zip(dataset.labels, positives.tolist()))}). "
+                            "Fix: load data where some rows carry a label and others do not.")
+
+
+def _splits(given: np.ndarray, task: str, folds: int, seed: int):
+    if task == "multiclass" or given.shape[1] == 1:  # one label: iterative stratification wants two or more
+        from sklearn.model_selection import StratifiedKFold
+
+        target = given if task == "multiclass" else given[:, 0]
+        return StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(given)), target)
+    from iterstrat.ml_stratifiers import MultilabelStratifiedKFold
+
+    return MultilabelStratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(
+        np.zeros(len(given)), given)
+
+
+def out_of_fold_probs(dataset: Dataset, folds: int = 5, seed: int = 42, progress: Progress | None = None
+                      ) -> np.ndarray:
+    """Probabilities of every row from a TF-IDF model fitted on the other folds, (rows, labels)."""
+    progress = progress or (lambda fraction, message: None)
+    texts = dataset.frame["text"].astype(str).tolist()
+    given = dataset.label_matrix()
+    probs = np.zeros((len(texts), len(dataset.labels)))
+    for number, (fit_rows, held_rows) in enumerate(_splits(given, dataset.kind, folds, seed)):
+        progress(number / folds, f"Fold {number + 1} of {folds}: fitting TF-IDF on {len(fit_rows):,} rows")
+        model = TfidfModel.fit([texts[i] for i in fit_rows], given[fit_rows], dataset.kind, dataset.labels, seed)
+        probs[held_rows] = model.predict_proba([texts[i] for i in held_rows])
+    return probs
+
+
+def _rank_labels(given: np.ndarray, probs: np.ndarray, task: str) -> tuple[np.ndarray, np.ndarray]:
+    """cleanlab's label quality (self-confidence) and issue flags; per label (binary) for multilabel data."""
+    from cleanlab.filter import find_label_issues as cleanlab_issues
+    from cleanlab.rank import get_label_quality_scores
+
+    probs = np.clip(probs, 1e-6, 1 - 1e-6)
+    if task == "multiclass":
+        normalised = probs / probs.sum(axis=1, keepdims=True)
+        return (get_label_quality_scores(given, normalised),
+                cleanlab_issues(given, normalised, filter_by="prune_by_noise_rate"))
+    quality = np.ones(given.shape)
+    suspect = np.zeros(given.shape, dtype=bool)
+    for j in range(given.shape[1]):
+        y = given[:, j].astype(np.int64)
+        if y.min() == y.max():  # every row agrees on this label: nothing for confident learning to contrast
+            continue
+        binary = np.stack([1 - probs[:, j], probs[:, j]], axis=1)
+        quality[:, j] = get_label_quality_scores(y, binary)
+        suspect[:, j] = cleanlab_issues(y, binary, filter_by="prune_by_noise_rate")
+    return quality, suspect
+
+
+def _outliers(dataset: Dataset) -> dict[int, str]:
+    found = {}
+    for row, text in enumerate(dataset.frame["text"].astype(str)):
+        if not clean_text(text).strip():
+            found[row] = "empty after cleaning"
+        elif len(text) > LONG_CHARS:
+            found[row] = f"{len(text):,} characters (over {LONG_CHARS:,})"
+        elif not any(c.isalpha() for c in text):
+            found[row] = "no letters"
+    return found
+
+
+def find_label_issues(dataset: Dataset, folds: int = 5, seed: int = 42, progress: Progress | None = None
+                      ) -> LabelIssues:
+    """Out-of-fold TF-IDF probabilities -> cleanlab label issues, plus conflicting duplicates and outliers.
+
+    Raises:
+        DataError: no labels, a single class, or fewer rows than the folds need (each with the fix).
+    """
+    _check(dataset, folds)
+    progress = progress or (lambda fraction, message: None)
+    started = time.perf_counter()
+    given = dataset.label_matrix()
+    probs = out_of_fold_probs(dataset, folds, seed, lambda f, m: progress(0.85 * f, m))
+    progress(0.85, "Ranking labels (cleanlab)")
+    quality, suspect = _rank_labels(given, probs, dataset.kind)
+    progress(0.92, "Finding conflicting duplicates and outliers")
+    conflicts = {}
+    labels = given.reshape(len(given), -1)
+    groups = [rows for rows in find_duplicates(dataset).groups() if len(np.unique(labels[rows], axis=0)) > 1]
+    for number, rows in enumerate(groups):
+        conflicts.update({int(row): number for row in rows})
+    progress(1.0, "Done")
+    return LabelIssues(list(dataset.labels), dataset.kind, given, probs, quality, suspect, conflicts,
+                       _outliers(dataset), folds, round(time.perf_counter() - started, 2))
+
+
+def issue_rows(issues: LabelIssues, texts: list[str], ids: list[str] | None = None) -> list[dict]:
+    """The review queue: one entry per row with any issue, worst first (lowest label quality, then conflicts, then
+    outliers). Each: id, row, text, types, given and suggested labels, out-of-fold probabilities, suspect labels,
+    quality, and the conflict group or outlier reason."""
+    ids = ids or [str(i) for i in range(len(texts))]
+    rows = []
+    for row in range(len(texts)):
+        suspect = issues.suspect[row]
+        types = []
+        if np.any(suspect):
+            types.append("label")
+        if row in issues.conflicts:
+            types.append("conflict")
+        if row in issues.outliers:
+            types.append("outlier")
+        if not types:
+            continue
+        if issues.task == "multiclass":
+            given = [issues.labels[int(issues.given[row])]]
+            suspects = given if suspect else []
+            quality = float(issues.quality[row])
+        else:
+            given = [label for label, on in zip(issues.labels, issues.given[row]) if on]
+            suspects = [label for label, on in zip(issues.labels, suspect) if on]
+            quality = float(issues.quality[row][suspect].min()) if np.any(suspect) else float(issues.quality[row].min())
+        rows.append({"id": ids[row], "row": row, "task": issues.task, "text": texts[row], "types": types,
+                     "given": given,
+                     "suggested": issues.suggested(row) if "label" in types else given,
+                     "probabilities": {label: round(float(p), 4) for label, p in zip(issues.labels, issues.probs[row])},
+                     "suspect_labels": suspects, "quality": round(quality, 4),
+                     "conflict_group": issues.conflicts.get(row), "outlier": issues.outliers.get(row)})
+    order = {"label": 0, "conflict": 1, "outlier": 2}
+    return sorted(rows, key=lambda r: (order[r["types"][0]], r["quality"] if "label" in r["types"] else 0.0, r["row"]))
+
+
+def ranked_cells(issues: LabelIssues, label: str) -> np.ndarray:
+    """Rows ordered from the least to the most trustworthy given value of one label (for benchmarks and review
+    by label): multilabel by that label's quality; multiclass, the rows whose given class is `label`."""
+    j = issues.labels.index(label)
+    if issues.task == "multiclass":
+        rows = np.flatnonzero(issues.given == j)
+        return rows[np.argsort(issues.quality[rows], kind="stable")]
+    return np.argsort(issues.quality[:, j], kind="stable")
