@@ -19,6 +19,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 
 pytestmark = pytest.mark.browser
+FOLDERS: dict[str, Path] = {}  # the server's models and datasets folders
 
 
 def _free_port() -> int:
@@ -33,8 +34,9 @@ def server(tmp_path_factory):
     if not CHROMIUM.exists():
         pytest.skip("Debian chromium is not installed (.ci/run installs it)")
     port = _free_port()
-    env = {**os.environ, "CLEANSPEECH_MODELS_DIR": str(tmp_path_factory.mktemp("models")),
-           "CLEANSPEECH_DATASETS_DIR": str(tmp_path_factory.mktemp("datasets"))}
+    FOLDERS.update(models=tmp_path_factory.mktemp("models"), datasets=tmp_path_factory.mktemp("datasets"))
+    env = {**os.environ, "CLEANSPEECH_MODELS_DIR": str(FOLDERS["models"]),
+           "CLEANSPEECH_DATASETS_DIR": str(FOLDERS["datasets"])}
     process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                                 "--server.port", str(port), "--server.address", "127.0.0.1"],
                                cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -111,3 +113,29 @@ def test_score_page_scores_a_pasted_comment_in_a_real_browser(server, page):
     assert verdict.count() == 1
     page.locator(".js-plotly-plot").first.wait_for()
     page.screenshot(path=str(ARTIFACTS / "score.png"), full_page=True)
+
+
+def test_label_review_by_keyboard_survives_a_reload(server, page):
+    """Review labels tab: rank a noisy version, keep a row with the `k` key, reload: the decision is still there."""
+    import json
+
+    from playwright.sync_api import expect
+
+    from tests.test_pages_review import noisy_version
+
+    version = noisy_version("browser-noisy", root=FOLDERS["datasets"])
+    page.goto(f"{server}/data")
+    page.get_by_role("tab", name="Review labels").click()
+    page.get_by_role("button", name="Find label issues").click()
+    status = page.get_by_text(re.compile(r"^\d+ of [\d,]+ queued rows reviewed"))
+    expect(status).to_have_text(re.compile(r"^0 of "), timeout=120_000)
+    page.locator("body").click(position={"x": 5, "y": 5})  # focus off any input: shortcuts are page-wide
+    page.keyboard.press("k")
+    expect(status).to_have_text(re.compile(r"^1 of "))
+    decisions = [json.loads(line) for line in (version / "review.jsonl").read_text().splitlines()]
+    assert [d["action"] for d in decisions] == ["keep"]
+    page.reload()
+    page.get_by_role("tab", name="Review labels").click()
+    expect(page.get_by_text(re.compile(r"^\d+ of [\d,]+ queued rows reviewed"))).to_have_text(re.compile(r"^1 of "))
+    page.screenshot(path=str(ARTIFACTS / "review.png"), full_page=True)
+

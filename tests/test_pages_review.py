@@ -27,13 +27,13 @@ def button(at: AppTest, label: str):
     return next(b for b in at.button if b.label == label)
 
 
-def noisy_version(name: str = "noisy-v1"):
+def noisy_version(name: str = "noisy-v1", root=None):
     dataset = load_dataset(str(SAMPLE_MULTILABEL))
     frame = dataset.frame.copy()
     rng = np.random.default_rng(0)
     frame.loc[rng.choice(np.flatnonzero(frame["toxic"] == 1), 12, replace=False), "toxic"] = 0
     prepared = prepare_dataset(dataset.with_frame(frame), PrepareOptions(split=SplitOptions(0.7, 0.15, 0.15, 42)))
-    return save_version(prepared, name)
+    return save_version(prepared, name, root=root)
 
 
 def test_review_tab_empty_state(isolated_dirs):
