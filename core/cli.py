@@ -1,4 +1,4 @@
-"""Command line: `python -m core {data,train,score,explain,rewrite,embed,search,evaluate,models,runs} ...`.
+"""Command line: `python -m core {data,train,score,explain,rewrite,embed,search,evaluate,audit,export,models,runs}`.
 
 Every bad input ends with one clear line on stderr and exit code 2, never a traceback; results are
 JSON on stdout so that scripts can consume them.
@@ -294,6 +294,15 @@ def cmd_audit(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from core.export import export_run
+
+    folder = export_run(run_path(args.run), args.out, overwrite=args.overwrite)
+    print(to_json({"out": str(folder), "files": sorted(p.name for p in folder.iterdir()),
+                   "usage": f"python {folder / 'score.py'} \"some comment\""}))
+    return 0
+
+
 def cmd_models(args) -> int:
     from dataclasses import asdict
 
@@ -434,6 +443,12 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--sample", type=int, default=600, help="validation texts the perturbation suite uses")
     audit.add_argument("--seed", type=int, default=0)
     audit.set_defaults(func=cmd_audit)
+
+    export = sub.add_parser("export", help="a self-contained ONNX bundle of a run (numpy + onnxruntime + tokenizers)")
+    export.add_argument("--run", required=True, help="run folder name or path (inside the models folder)")
+    export.add_argument("--out", required=True, help="the bundle's folder (must not exist)")
+    export.add_argument("--overwrite", action="store_true", help="replace an existing bundle folder")
+    export.set_defaults(func=cmd_export)
 
     sub.add_parser("models", help="list the base-model catalog").set_defaults(func=cmd_models)
     sub.add_parser("runs", help="list training runs").set_defaults(func=cmd_runs)

@@ -71,7 +71,59 @@ def check_run(run_dir: Path, scratch: Path) -> dict:
     result["rewrite"] = {"candidates": len(candidates),
                          "scored": all(set(c.after) == set(scorer.labels) for c in candidates)}
     result["trust"] = check_trust(run_dir, saved)
+    result["export"] = check_export(run_dir, saved, scratch)
     return result
+
+
+# run in a fresh interpreter: the bundle must score with numpy, onnxruntime and tokenizers alone
+_BUNDLE_PROBE = """
+import json, sys
+class Refuse:
+    def find_spec(self, name, path=None, target=None):
+        if name.split('.')[0] in ('torch', 'transformers', 'sentence_transformers', 'core', 'sklearn'):
+            raise ImportError('the bundle may not import ' + name)
+sys.meta_path.insert(0, Refuse())
+sys.path.insert(0, sys.argv[1])
+from score import Bundle
+texts = json.loads(open(sys.argv[2], encoding='utf-8').read())
+bundle = Bundle(sys.argv[1])
+raw = bundle.raw_probabilities(texts)[0].tolist()
+print(json.dumps({"raw": raw, "scored": bundle.score(texts), "check": bundle.check()}))
+"""
+
+
+def check_export(run_dir: Path, saved, scratch: Path) -> dict:
+    """Export the run, score its test texts with the bundle's score.py in a process that cannot import torch,
+    transformers or core, and compare with the saved predictions and the Scorer."""
+    import subprocess
+
+    from core.errors import CoreError
+    from core.export import export_run
+    from core.scoring.scorer import Scorer
+
+    out = scratch / f"bundle-{run_dir.name}"
+    try:
+        export_run(run_dir, out)
+    except CoreError as error:
+        return {"error": str(error)}
+    texts = list(saved.texts) + ["you are a \u0455tupid 1d10t", "word " * 600]  # a look-alike; a truncated text
+    texts_file = scratch / f"texts-{run_dir.name}.json"
+    texts_file.write_text(json.dumps(texts), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-c", _BUNDLE_PROBE, str(out), str(texts_file)], cwd=scratch,
+                          capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:
+        return {"error": done.stderr[-2000:]}
+    found = json.loads(done.stdout)
+    scorer = Scorer.from_run(run_dir, device="cpu", backend="exact")
+    expected = scorer.score(texts)
+    raw = np.array(found["raw"])
+    return {"files": sorted(p.name for p in out.iterdir()),
+            "saved_diff": float(np.abs(raw[:len(saved.texts)] - saved.probs).max()),
+            "scorer_diff": max(abs(f["probabilities"][k] - e.probabilities[k]) for f, e in zip(found["scored"], expected)
+                               for k in scorer.labels),
+            "same_flags": all(f["flagged"] == e.flagged for f, e in zip(found["scored"], expected)),
+            "same_predicted": all(f.get("predicted") == e.predicted for f, e in zip(found["scored"], expected)),
+            "truncated": [f["truncated"] for f in found["scored"][-1:]] == [True], "check": found["check"]}
 
 
 def check_explain_disguised(scorer) -> dict:

@@ -138,3 +138,17 @@ def test_every_explainer_explains_the_text_the_model_scores(matrix, kind, task):
         assert found["shap"]["additivity_error"] <= 1e-4
     if "linear" in found:
         assert found["linear"]["logit_gap"] <= 1e-6
+
+
+@pytest.mark.parametrize("kind,task", CELLS)
+def test_the_export_bundle_scores_as_the_run_without_torch(matrix, kind, task):
+    found = matrix[(kind, task)]["export"]
+    if kind == "tfidf":
+        assert "this run is the tfidf baseline" in found["error"]
+        return
+    assert "error" not in found, found.get("error")
+    assert {"model.onnx", "tokenizer.json", "bundle.json", "score.py", "README.md"} <= set(found["files"])
+    if KINDS[kind].get("normalize", "none") != "none":
+        assert {"normalize.py", "confusables.json"} <= set(found["files"])
+    assert found["saved_diff"] <= 1e-5 and found["scorer_diff"] <= 1e-5 and found["check"] <= 1e-5
+    assert found["same_flags"] and found["same_predicted"] and found["truncated"]

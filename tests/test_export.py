@@ -1,0 +1,44 @@
+"""`python -m core export`: refusals and no partial output (the bundle's scores are checked in the matrix)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from core.cli import main
+
+
+def test_export_refuses_tfidf_runs_and_existing_folders_with_one_error(capsys, tfidf_run, bert_run, tmp_path):
+    assert main(["export", "--run", tfidf_run.name, "--out", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert "error: export makes an ONNX bundle of a transformer run; this run is the tfidf baseline" in err
+    assert "Traceback" not in err and not (tmp_path / "b").exists()
+    (tmp_path / "taken").mkdir()
+    assert main(["export", "--run", bert_run.name, "--out", str(tmp_path / "taken")]) == 2
+    assert "already exists. Fix: give a new folder" in capsys.readouterr().err
+
+
+def test_a_failed_export_leaves_nothing_behind(bert_run, tmp_path, monkeypatch):
+    import core.export
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(core.export, "write_json", broken)
+    with pytest.raises(OSError, match="disk full"):
+        core.export.export_run(bert_run, tmp_path / "bundle")
+    leftovers = {p.name for p in tmp_path.iterdir()} - {"models", "datasets"}  # the fixtures' own folders
+    assert leftovers == set()  # no bundle, no staging folder
+
+
+def test_export_then_the_bundle_checks_itself(capsys, bert_run, tmp_path):
+    import subprocess
+    import sys
+
+    assert main(["export", "--run", bert_run.name, "--out", str(tmp_path / "bundle")]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["files"] == ["README.md", "bundle.json", "model.onnx", "score.py", "tokenizer.json"]
+    done = subprocess.run([sys.executable, str(tmp_path / "bundle" / "score.py"), "--check"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and json.loads(done.stdout)["ok"], done.stderr
