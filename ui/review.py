@@ -159,8 +159,12 @@ def review_tab() -> None:
     table = pd.DataFrame({"label": labels, "given": [label in entry["given"] for label in labels],
                           "suggested": [label in entry["suggested"] for label in labels],
                           "out-of-fold p": [entry["probabilities"][label] for label in labels],
-                          "suspect": [label in entry["suspect_labels"] for label in labels]})
-    st.dataframe(table, hide_index=True, key="review.table")
+                          "suspect": [label in entry["suspect_labels"] for label in labels],
+                          "confident": [label in entry.get("confident_labels", []) for label in labels]})
+    st.dataframe(table, hide_index=True, key="review.table",
+                 column_config={"suspect": st.column_config.CheckboxColumn(help="cleanlab flags the given value"),
+                                "confident": st.column_config.CheckboxColumn(
+                                    help="flagged, and the out-of-fold model gives the given value under 10%")})
     if entry.get("task") == "multiclass":
         new = [st.radio("New class", labels, index=labels.index(entry["suggested"][0]), horizontal=True,
                         key=f"review.new.{entry['id']}")]

@@ -34,8 +34,11 @@ def test_seeded_flips_rank_first_and_cleanlab_flags_them():
     assert len(top & flipped) / len(flipped) >= 0.8  # the sample is cleanly separable: the flips stand out
     flagged = set(np.flatnonzero(issues.suspect[:, 0]).tolist())
     assert len(flagged & flipped) / len(flipped) >= 0.8 and len(flagged & flipped) / len(flagged) >= 0.6
+    confident = issues.confident
+    assert (confident <= issues.suspect).all() and (issues.quality[confident] < 0.1).all() and confident.any()
     queue = issue_rows(issues, dataset.frame["text"].tolist())
     first = queue[0]
+    assert set(first["confident_labels"]) <= set(first["suspect_labels"])
     assert first["types"][0] == "label" and "toxic" in first["suspect_labels"] and first["row"] in flipped
     # the suggestion flips the suspect label and keeps the others
     given = set(first["given"])
