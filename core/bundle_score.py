@@ -86,7 +86,12 @@ class Bundle:
         return shifted / shifted.sum(axis=1, keepdims=True), lengths
 
     def calibrate(self, probs: np.ndarray) -> np.ndarray:
-        """The run's calibration maps applied (the raw scores when it has none)."""
+        """The run's calibration maps applied (the raw scores when it has none).
+
+        The same maths as core.evaluation.calibration.apply_calibration, repeated because the bundle may not import
+        the project (or scipy); tests/test_matrix.py pins the two together for platt, temperature, isotonic and
+        multiclass maps.
+        """
         payload = self.meta.get("calibration")
         if not payload or not len(probs):
             return probs
