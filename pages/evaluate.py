@@ -222,7 +222,8 @@ def threshold_panel() -> None:
     rows = []
     for label in labels:
         at = metrics_at(curves[label], values[label])
-        rows.append({"label": label, "threshold": values[label], "precision": at["precision"],
+        rows.append({"label": label, "threshold": values[label], "saved": float(initial[label]),
+                     "precision": at["precision"],
                      "recall": at["recall"], "F1": at["f1"], "predicted positive": at["positive_rate"],
                      "support": ranking[label]["support"], "ROC-AUC": ranking[label]["roc_auc"],
                      "PR-AUC": ranking[label]["pr_auc"]})
@@ -232,6 +233,10 @@ def threshold_panel() -> None:
                                 if c != "support"})
     macro_f1 = float(np.mean(table["F1"]))
     st.markdown(f"**Macro F1 at these thresholds: {macro_f1:.3f}** ({where})")
+    unsaved = [label for label in labels if abs(values[label] - float(initial[label])) > 5e-4]
+    if unsaved:
+        st.caption(f"Not saved yet: {', '.join(f'`{label}`' for label in unsaved)} differ from `thresholds.json` "
+                   "(the **saved** column).")
 
     label = st.selectbox("Label detail", labels, key="eval.detail")
     point = operating_point(curves[label], values[label])
@@ -247,27 +252,36 @@ def threshold_panel() -> None:
                  help="Writes the run's thresholds.json; Score, Explain and Rewrite use it."):
         payload = describe_thresholds(curves, values, method, source, st.session_state.get(f"thr.{info.name}.target"))
         save_thresholds(info.path, payload)
-        st.success(f"Saved {len(values)} thresholds ({method}, tuned on {where}) to `thresholds.json`.")
+        st.session_state["eval.saved_message"] = (f"Saved {len(values)} thresholds ({method}, tuned on {where}) "
+                                                  "to `thresholds.json`.")
+        st.rerun(scope="app")  # the page's caption and the saved column read thresholds.json again
+    if st.session_state.get("eval.saved_message"):
+        st.success(st.session_state.pop("eval.saved_message"))
+    error_analysis(values)
+
+
+# ------------------------------------------------------------------------------------------ error analysis
+def error_analysis(values: dict[str, float]) -> None:
+    """The top errors at the sliders' thresholds: inside the fragment, so they follow every slider move."""
+    st.subheader("Error analysis")
+    error_label = st.selectbox("Label", labels, key="eval.error_label")
+    index = labels.index(error_label)
+    threshold = values[error_label]
+    errors = top_errors(predictions.truth[:, index], predictions.probs[:, index], threshold, k=10)
+    for kind, title in (("false_positives", "Top false positives"), ("false_negatives", "Top false negatives")):
+        rows = errors[kind]
+        st.markdown(f"**{title}** for `{error_label}` at {threshold:.3f} ({len(rows)} shown)")
+        if len(rows):
+            links = ([f"explain?{urlencode({'run': info.name, 'split': source, 'row': int(r)})}" for r in rows]
+                     if source in ("val", "test") else
+                     [f"explain?{urlencode({'run': info.name, 'text': predictions.texts[r][:1500]})}" for r in rows])
+            st.dataframe(pd.DataFrame({"row": rows, "probability": predictions.probs[rows, index],
+                                       "text": [predictions.texts[r] for r in rows], "explain": links}),
+                         hide_index=True, key=f"eval.{kind}",
+                         column_config={"explain": st.column_config.LinkColumn("explain",
+                                                                               display_text="explain ↗")})
+        else:
+            st.caption("None at this threshold.")
 
 
 threshold_panel()
-
-# ------------------------------------------------------------------------------------------ error analysis
-st.subheader("Error analysis")
-error_label = st.selectbox("Label", labels, key="eval.error_label")
-index = labels.index(error_label)
-threshold = float(st.session_state[slider_key[error_label]])
-errors = top_errors(predictions.truth[:, index], predictions.probs[:, index], threshold, k=10)
-for kind, title in (("false_positives", "Top false positives"), ("false_negatives", "Top false negatives")):
-    rows = errors[kind]
-    st.markdown(f"**{title}** for `{error_label}` at {threshold:.3f} ({len(rows)} shown)")
-    if len(rows):
-        links = ([f"explain?{urlencode({'run': info.name, 'split': source, 'row': int(r)})}" for r in rows]
-                 if source in ("val", "test") else
-                 [f"explain?{urlencode({'run': info.name, 'text': predictions.texts[r][:1500]})}" for r in rows])
-        st.dataframe(pd.DataFrame({"row": rows, "probability": predictions.probs[rows, index],
-                                   "text": [predictions.texts[r] for r in rows], "explain": links}),
-                     hide_index=True, key=f"eval.{kind}",
-                     column_config={"explain": st.column_config.LinkColumn("explain", display_text="explain ↗")})
-    else:
-        st.caption("None at this threshold.")

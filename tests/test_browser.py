@@ -139,3 +139,22 @@ def test_label_review_by_keyboard_survives_a_reload(server, page):
     expect(page.get_by_text(re.compile(r"^\d+ of [\d,]+ queued rows reviewed"))).to_have_text(re.compile(r"^1 of "))
     page.screenshot(path=str(ARTIFACTS / "review.png"), full_page=True)
 
+
+
+def test_evaluate_error_list_follows_a_slider_in_a_real_browser(server, page):
+    """Moving a threshold slider reruns only its fragment; the error list must follow it, not keep the old value."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{server}/evaluate")
+    page.get_by_role("heading", name="Error analysis").wait_for(timeout=120_000)  # the demo model may train first
+    heading = page.get_by_text(re.compile(r"^Top false positives for"))
+    before = heading.inner_text()
+    slider = page.get_by_role("slider").first
+    slider.focus()
+    for _ in range(25):
+        page.keyboard.press("ArrowLeft")
+    value = float(slider.get_attribute("aria-valuenow"))
+    expect(heading).to_contain_text(f"at {value:.3f}")
+    assert heading.inner_text() != before
+    page.get_by_text("Not saved yet").wait_for()
+    page.screenshot(path=str(ARTIFACTS / "evaluate.png"), full_page=True)

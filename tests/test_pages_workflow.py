@@ -115,11 +115,17 @@ def test_evaluate_slider_changes_metrics_and_save_writes_thresholds(tfidf_run):
     assert after["threshold"] == pytest.approx(0.99)
     assert after["predicted positive"] < before["predicted positive"] and after["recall"] <= before["recall"]
     assert at.slider(key=f"thr.{tfidf_run.name}.{first}").value == pytest.approx(0.99)
+    assert any(c.value.startswith(f"Not saved yet: `{first}` differ") for c in at.caption)  # marked until saved
+    errors = next(m.value for m in at.markdown if m.value.startswith("**Top false positives**"))
+    assert errors.startswith(f"**Top false positives** for `{first}` at 0.990")  # the error list follows
     button(at, "Save thresholds").click().run()
     saved = json.loads((tfidf_run / runs.THRESHOLDS).read_text())
     assert saved["thresholds"][first] == pytest.approx(0.99) and saved["method"] == "manual"
     assert saved["split"] == "val"
     assert any("Saved 6 thresholds" in s.value for s in at.success)
+    assert not any(c.value.startswith("Not saved yet") for c in at.caption)
+    assert any("Saved thresholds: method `manual`" in c.value for c in at.caption)  # the caption re-read the file
+    assert frame_with(at, "label", "saved").set_index("label").loc[first, "saved"] == pytest.approx(0.99)
 
 
 def test_evaluate_auto_buttons_and_test_split_guard(tfidf_run):
