@@ -147,7 +147,7 @@ def test_evaluate_error_list_follows_a_slider_in_a_real_browser(server, page):
 
     page.goto(f"{server}/evaluate")
     page.get_by_role("heading", name="Error analysis").wait_for(timeout=120_000)  # the demo model may train first
-    heading = page.get_by_text(re.compile(r"^Top false positives for"))
+    heading = page.get_by_text(re.compile(r"^Top false positives for")).first
     before = heading.inner_text()
     slider = page.get_by_role("slider").first
     slider.focus()
