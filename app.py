@@ -1,8 +1,13 @@
 """CleanSpeech Studio: the Streamlit entry point (navigation only; no ML code here)."""
 
+from pathlib import Path
+
 import streamlit as st
 
-st.set_page_config(page_title="CleanSpeech Studio", page_icon=":material/shield:", layout="wide")
+# A local image: a `:material/...:` page icon makes the browser fetch the favicon from a fonts host, which fails
+# offline (and tells that host who is using the app)
+FAVICON = Path(__file__).resolve().parent / "ui" / "assets" / "favicon.png"
+st.set_page_config(page_title="CleanSpeech Studio", page_icon=str(FAVICON), layout="wide")
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),

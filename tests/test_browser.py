@@ -20,6 +20,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 pytestmark = pytest.mark.browser
 FOLDERS: dict[str, Path] = {}  # the server's models and datasets folders
+OUTSIDE: list[str] = []  # every request the browser made to anything but the app's own server
 
 
 def _free_port() -> int:
@@ -64,6 +65,8 @@ def page(server):
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(60_000)
+        page.on("request", lambda request: None if request.url.startswith((server, "data:", "blob:", "about:"))
+                else OUTSIDE.append(request.url))
         yield page
         browser.close()
 
@@ -158,3 +161,12 @@ def test_evaluate_error_list_follows_a_slider_in_a_real_browser(server, page):
     assert heading.inner_text() != before
     page.get_by_text("Not saved yet").wait_for()
     page.screenshot(path=str(ARTIFACTS / "evaluate.png"), full_page=True)
+
+
+def test_the_app_requests_nothing_from_outside_its_own_server(server, page):
+    """Offline use: after the pages above (home, data, score, review, evaluate), no request left 127.0.0.1."""
+    page.goto(server)
+    page.get_by_role("heading", name="CleanSpeech Studio").wait_for()
+    page.wait_for_timeout(1000)
+    assert OUTSIDE == []
+
