@@ -134,7 +134,7 @@ def _rank_labels(given: np.ndarray, probs: np.ndarray, task: str) -> tuple[np.nd
     if task == "multiclass":
         normalised = probs / probs.sum(axis=1, keepdims=True)
         return (get_label_quality_scores(given, normalised),
-                cleanlab_issues(given, normalised, filter_by="prune_by_noise_rate"))
+                cleanlab_issues(given, normalised, filter_by="prune_by_noise_rate", n_jobs=1))
     quality = np.ones(given.shape)
     suspect = np.zeros(given.shape, dtype=bool)
     for j in range(given.shape[1]):
@@ -143,7 +143,8 @@ def _rank_labels(given: np.ndarray, probs: np.ndarray, task: str) -> tuple[np.nd
             continue
         binary = np.stack([1 - probs[:, j], probs[:, j]], axis=1)
         quality[:, j] = get_label_quality_scores(y, binary)
-        suspect[:, j] = cleanlab_issues(y, binary, filter_by="prune_by_noise_rate")
+        # n_jobs=1: cleanlab's default starts a multiprocessing pool, which hangs inside the app's server threads
+        suspect[:, j] = cleanlab_issues(y, binary, filter_by="prune_by_noise_rate", n_jobs=1)
     return quality, suspect
 
 
