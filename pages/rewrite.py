@@ -71,7 +71,12 @@ if backend == "gemini":
         else:
             st.info("No key found in GEMINI_API_KEY / GOOGLE_API_KEY or Streamlit secrets: paste one, or use Local.")
 
-if st.button("Rewrite", type="primary", disabled=not text.strip()):
+# Never disabled: a text area sends its value when it loses focus, so a button disabled on an empty value stays
+# disabled while the user types and swallows the first click; an empty text is answered after the click instead
+clicked = st.button("Rewrite", type="primary")
+if clicked and not text.strip():
+    st.warning("Paste a comment to rewrite first.")
+elif clicked:
     try:
         with st.spinner("Rewriting and verifying…"):
             st.session_state["rewrite.result"] = (text, rewrite(scorer, text, backend, candidates, min_similarity,

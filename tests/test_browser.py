@@ -165,10 +165,20 @@ def test_evaluate_error_list_follows_a_slider_in_a_real_browser(server, page):
     page.screenshot(path=str(ARTIFACTS / "evaluate.png"), full_page=True)
 
 
+def test_rewrite_runs_on_the_first_click_after_typing(server, page):
+    """Typing then clicking at once (the text area still focused) must rewrite, not just blur the text area."""
+    page.goto(f"{server}/rewrite")
+    box = page.get_by_label("Comment")
+    box.wait_for(timeout=120_000)
+    box.click()
+    page.keyboard.type("you are a stupid idiot")
+    page.get_by_role("button", name="Rewrite", exact=True).click()
+    page.get_by_text(re.compile(r"^(Accepted|Not accepted) · local")).first.wait_for(timeout=60_000)
+
+
 def test_the_app_requests_nothing_from_outside_its_own_server(server, page):
     """Offline use: after the pages above (home, data, score, review, evaluate), no request left 127.0.0.1."""
     page.goto(server)
     page.get_by_role("heading", name="CleanSpeech Studio").wait_for()
     page.wait_for_timeout(1000)
     assert OUTSIDE == []
-

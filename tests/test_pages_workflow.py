@@ -247,6 +247,10 @@ def test_rewrite_page_local_backend_verifies_and_escapes(tfidf_run, monkeypatch)
     assert any(c.value.startswith("Edits: ") for c in at.caption)
     at.radio(key="rewrite.backend").set_value("gemini").run()
     assert any("No key found" in i.value for i in at.info)
+    at.text_area(key="rewrite.text").set_value("").run()
+    assert not button(at, "Rewrite").disabled  # never disabled: an empty text is answered after the click
+    button(at, "Rewrite").click().run()
+    assert any(w.value == "Paste a comment to rewrite first." for w in at.warning)
 
 
 def test_evaluate_multiclass_decision_rule_sliders_follow_and_save(make_run, write):
