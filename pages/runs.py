@@ -1,5 +1,7 @@
 """Runs: every run in the models folder; compare several side by side; download or delete one."""
 
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
@@ -28,6 +30,9 @@ def worse_than_baseline(info: runs.RunInfo) -> str | None:
 
 
 table = pd.DataFrame([{**runs.summary(r), "worse than TF-IDF on": worse_than_baseline(r)} for r in all_runs])
+table["data"] = [Path(str(p)).name if p else "" for p in table["data"]]  # the full path is in each run's config
+first = ["run", "state", "test macro ROC-AUC", "test macro F1", "best val macro ROC-AUC"]  # seen without scrolling
+table = table[[c for c in first if c in table.columns] + [c for c in table.columns if c not in first]]
 st.dataframe(table, hide_index=True, key="runs.table",
              column_config={**{c: st.column_config.NumberColumn(format="%.4f") for c in table.columns
                                if "AUC" in c or "F1" in c},
@@ -42,8 +47,8 @@ st.dataframe(table, hide_index=True, key="runs.table",
 st.subheader("Compare")
 names = [r.name for r in all_runs]
 by_name = {r.name: r for r in all_runs}
-chosen = st.multiselect("Runs to compare (two or more)", names, default=names[:2] if len(names) >= 2 else names,
-                        key="runs.compare")
+usable = [r.name for r in all_runs if runs.has_model(r.path)] or names  # stopped or failed runs are not the default
+chosen = st.multiselect("Runs to compare (two or more)", names, default=usable[:2], key="runs.compare")
 if len(chosen) >= 2:
     compared = [by_name[n] for n in chosen]
     per_label = {}
@@ -58,9 +63,10 @@ if len(chosen) >= 2:
     st.plotly_chart(charts.compare_loss_chart({i.name: runs.read_progress(i.path) for i in compared}),
                     key="runs.loss")
     with_model = [i for i in compared if runs.has_model(i.path)]
-    labels = sorted({label for i in with_model for label in i.metrics.get("labels", [])})
+    labels = list(dict.fromkeys(label for i in with_model for label in i.metrics.get("labels", [])))  # run order
     if with_model and labels:
-        label = st.selectbox("ROC and PR curves (test split) for label", labels, key="runs.curve_label")
+        label = st.selectbox("ROC and PR curves (test split) for label", labels, key="runs.curve_label",
+                             index=labels.index("toxic") if "toxic" in labels else 0)
         roc, pr = {}, {}
         for info in with_model:
             try:
@@ -80,7 +86,7 @@ else:
 
 # ---------------------------------------------------------------------------------------------------- one run
 st.subheader("One run")
-name = st.selectbox("Run", names, key="runs.one")
+name = st.selectbox("Run", names, key="runs.one", index=names.index(usable[0]))
 info = by_name[name]
 left, middle, right = st.columns(3)
 config_file, card_file = info.path / runs.CONFIG, info.path / runs.CARD

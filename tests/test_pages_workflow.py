@@ -167,6 +167,12 @@ def test_runs_page_compares_and_deletes(tfidf_run, make_run):
     assert set(table["run"]) == {tfidf_run.name, second.name} and (table["state"] == "succeeded").all()
     per_label = frame_with(at, "label", second.name, tfidf_run.name)
     assert len(per_label) == 6 and per_label[tfidf_run.name].between(0.5, 1).all()
+    # the figures first, file names not paths, the curves for `toxic`, one colour per run in both charts
+    assert list(table.columns[:4]) == ["run", "state", "test macro ROC-AUC", "test macro F1"]
+    assert set(table["data"]) == {"sample.csv"}
+    assert at.selectbox(key="runs.curve_label").value == "toxic"
+    roc, pr = (json.loads(c.proto.spec)["data"] for c in at.get("plotly_chart")[1:3])
+    assert [t["line"]["color"] for t in roc[1:]] == [t["line"]["color"] for t in pr] and len(pr) == 2
     at.selectbox(key="runs.one").set_value(second.name).run()
     at.text_input(key="runs.confirm").input(second.name).run()
     button(at, "Delete").click().run()

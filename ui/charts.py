@@ -100,12 +100,19 @@ def probability_bars(probabilities: dict[str, float], thresholds: dict[str, floa
     return figure
 
 
+# One colour per curve by its position, the same in the ROC and the PR chart (plotly's automatic colours count the
+# ROC chart's diagonal too, so the same run came out in two colours)
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+           "#17becf")
+
+
 def roc_chart(curves: dict[str, dict], point: dict | None = None) -> go.Figure:
     """ROC curves (one per name: label or run), with the operating point at the current threshold."""
     figure = go.Figure()
     figure.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(dash="dot", color="grey"), showlegend=False)
-    for name, points in curves.items():
-        figure.add_scatter(x=points["fpr"], y=points["tpr"], mode="lines", name=name)
+    for i, (name, points) in enumerate(curves.items()):
+        figure.add_scatter(x=points["fpr"], y=points["tpr"], mode="lines", name=name,
+                           line=dict(color=PALETTE[i % len(PALETTE)]))
     if point is not None:
         figure.add_scatter(x=[point["fpr"]], y=[point["tpr"]], mode="markers", name=f"threshold {point['threshold']:.2f}",
                            marker=dict(size=12, color="black", symbol="x"))
@@ -117,8 +124,9 @@ def roc_chart(curves: dict[str, dict], point: dict | None = None) -> go.Figure:
 def pr_chart(curves: dict[str, dict], point: dict | None = None) -> go.Figure:
     """Precision-recall curves, with the operating point at the current threshold."""
     figure = go.Figure()
-    for name, points in curves.items():
-        figure.add_scatter(x=points["recall"], y=points["precision"], mode="lines", name=name)
+    for i, (name, points) in enumerate(curves.items()):
+        figure.add_scatter(x=points["recall"], y=points["precision"], mode="lines", name=name,
+                           line=dict(color=PALETTE[i % len(PALETTE)]))
     if point is not None:
         figure.add_scatter(x=[point["recall"]], y=[point["precision"]], mode="markers",
                            name=f"threshold {point['threshold']:.2f}", marker=dict(size=12, color="black", symbol="x"))
