@@ -22,6 +22,7 @@ CLASS_WEIGHTINGS = ("auto", "none", "balanced")
 POOLINGS = ("auto", "cls", "mean")  # classifier heads (core.models.pooled)
 NORMALIZATIONS = ("none", "unicode", "unicode+leet")  # text normalisation (core.data.normalize)
 CALIBRATIONS = ("platt", "temperature", "isotonic", "none")  # score calibration (core.evaluation.calibration)
+REPORTERS = ("none", "tensorboard", "mlflow")  # experiment tracking (core.training.tracking)
 # SBERT losses by the data they train on (None in the config = the first one listed for the data kind).
 SBERT_LOSSES = {
     "labelled": ("softmax", "batch_all_triplet", "batch_hard_soft_margin_triplet", "setfit"),
@@ -117,6 +118,9 @@ class TrainConfig:
         calibration: how the job calibrates scores on validation (`calibration.json`, applied by the Scorer):
             `platt` (a scale and a shift of each label's logit), `temperature` (a scale only), `isotonic`,
             `none`.
+
+    Tracking: report_to: `none` | `tensorboard` (event files in the run's `tensorboard/`) | `mlflow` (a run in
+        MLFLOW_TRACKING_URI, else `mlruns/` beside the models folder) (`core.training.tracking`).
     """
 
     model_kind: str = "classifier"
@@ -170,6 +174,7 @@ class TrainConfig:
     identity_augmentation: bool = False
     identity_swaps: bool = False
     calibration: str = "platt"
+    report_to: str = "none"
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -215,6 +220,7 @@ class TrainConfig:
         _check(0 < self.oversample_ratio <= 1, "oversample_ratio", self.oversample_ratio, "must be in (0, 1]")
         _check(self.normalize in NORMALIZATIONS, "normalize", self.normalize, f"use one of {NORMALIZATIONS}")
         _check(self.calibration in CALIBRATIONS, "calibration", self.calibration, f"use one of {CALIBRATIONS}")
+        _check(self.report_to in REPORTERS, "report_to", self.report_to, f"use one of {REPORTERS}")
         _check(0 < self.downsample_majority <= 1, "downsample_majority", self.downsample_majority,
                "must be in (0, 1], e.g. 0.5 keeps half of the majority rows")
 

@@ -20,6 +20,7 @@ from core.errors import JobError
 from core.models.catalog import resolve_model
 from core.paths import PROJECT_ROOT
 from core.training.data import check_training_data
+from core.training.tracking import check_reporter
 
 
 def check_processes(requested: int | None) -> int:
@@ -76,6 +77,7 @@ def create_run(config: TrainConfig, detach: bool = True, root: Path | None = Non
         ModelNotAvailable / DataError / ConfigError / JobError: what is wrong, and how to fix it.
     """
     config = resolve_paths(config)
+    check_reporter(config.report_to)
     if config.model_kind != "tfidf":
         resolve_model(config.base_model)
     check_training_data(config)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.config import ALL_SBERT_LOSSES, CALIBRATIONS, NORMALIZATIONS, POOLINGS, TrainConfig
+from core.config import ALL_SBERT_LOSSES, CALIBRATIONS, NORMALIZATIONS, POOLINGS, REPORTERS, TrainConfig
 from core.data import list_versions
 from core.errors import ConfigError
 from core.models.catalog import CATALOG
@@ -72,6 +72,9 @@ def train_form() -> TrainConfig | None:
             pooling = c.selectbox("Classifier head", list(POOLINGS),
                                   help="auto: mean pooling for sentence-transformers models trained with it (the "
                                        "bundled MiniLM), else the model's own [CLS] head")
+            report_to = a.selectbox("Track the run in", list(REPORTERS), key="train.report_to",
+                                    help="tensorboard: event files in the run's tensorboard/ folder; mlflow: a run "
+                                         "in MLFLOW_TRACKING_URI, else mlruns/ beside the models folder")
         with st.expander("Trust options (bias, obfuscation, calibration)"):
             a, b, c = st.columns(3)
             normalize = a.selectbox(
@@ -113,4 +116,4 @@ def train_form() -> TrainConfig | None:
                        length_grouping=grouping, gradient_checkpointing=checkpointing, seed=int(seed), pooling=pooling,
                        run_name=run_name.strip() or None, normalize=normalize, identity_augmentation=bool(augmentation),
                        identity_swaps=bool(swaps),
-                       calibration=calibration, **sbert)
+                       calibration=calibration, report_to=report_to, **sbert)

@@ -8,22 +8,30 @@ from pathlib import Path
 from transformers import TrainerCallback
 
 from core import runs
+from core.config import TrainConfig
 from core.fileio import append_jsonl
+from core.training.tracking import event_values, open_tracker
 
 
 class ProgressCallback(TrainerCallback):
-    """Append log and evaluation events to `progress.jsonl` (rank 0 only)."""
+    """Append log and evaluation events to `progress.jsonl`, and to the run's tracker (`report_to`) (rank 0 only)."""
 
     def __init__(self, run_dir: Path):
-        self.path = Path(run_dir) / runs.PROGRESS
+        self.run_dir = Path(run_dir)
+        self.path = self.run_dir / runs.PROGRESS
         self.started = time.time()
+        self.tracker = None
 
     def _write(self, state, record: dict) -> None:
         if state.is_world_process_zero:
             append_jsonl(self.path, {"time": round(time.time() - self.started, 2), "step": state.global_step,
                                      "epoch": round(state.epoch or 0.0, 4), **record})
+            if self.tracker is not None:
+                self.tracker.log(state.global_step, event_values(record))
 
     def on_train_begin(self, args, state, control, **kwargs):
+        if state.is_world_process_zero and (self.run_dir / runs.CONFIG).exists():
+            self.tracker = open_tracker(self.run_dir, TrainConfig.from_json(self.run_dir / runs.CONFIG))
         main = (args.metric_for_best_model or "").removeprefix("eval_") or None
         self._write(state, {"event": "start", "max_steps": state.max_steps,
                             "num_train_epochs": args.num_train_epochs, "main_metric": main})
@@ -38,6 +46,9 @@ class ProgressCallback(TrainerCallback):
 
     def on_train_end(self, args, state, control, **kwargs):
         self._write(state, {"event": "end", "max_steps": state.max_steps})
+        if self.tracker is not None:  # the job reopens it for the final figures (tracking.log_final)
+            self.tracker.close()
+            self.tracker = None
 
 
 class StopFileCallback(TrainerCallback):

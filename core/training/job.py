@@ -26,10 +26,22 @@ from core.training.baseline import train_tfidf
 from core.training.classifier_job import train_classifier
 from core.training.data import load_training_data
 from core.training.sbert_job import train_sbert
+from core.training.tracking import check_reporter, log_final
 
 
 def _rank() -> int:
     return int(os.environ.get("RANK", "0"))
+
+
+def _track(run_dir: Path, config: TrainConfig, state: str) -> None:
+    """The final figures to the tracker; a tracking failure is reported in status.json, never fails the run."""
+    if config.report_to == "none":
+        return
+    try:
+        log_final(run_dir, config, state)
+    except Exception as exc:  # the tracker's store is not ours: whatever it raises, the model is already saved
+        traceback.print_exc()
+        runs.write_status(run_dir, state, tracking_error=f"{type(exc).__name__}: {exc}")
 
 
 def run_job(run_dir: str | Path, resume: bool = False, tokenizer=None, model=None) -> str:
@@ -44,6 +56,7 @@ def run_job(run_dir: str | Path, resume: bool = False, tokenizer=None, model=Non
     main_process = _rank() == 0
     try:
         config = TrainConfig.from_json(run_dir / runs.CONFIG)
+        check_reporter(config.report_to)  # a missing tracking package fails the run before any training
         if main_process:
             (run_dir / runs.STOP).unlink(missing_ok=True)
             runs.write_status(run_dir, "queued", pid=os.getpid(), error=None, input_error=False)
@@ -63,6 +76,7 @@ def run_job(run_dir: str | Path, resume: bool = False, tokenizer=None, model=Non
             else:
                 state = train_classifier(run_dir, config, data, resume, tokenizer, model)
         if main_process:
+            _track(run_dir, config, state)
             runs.write_status(run_dir, state, finished_at=time.time())
             (run_dir / runs.STOP).unlink(missing_ok=True)
         return state
