@@ -1,4 +1,4 @@
-"""Command line: `python -m core {data,train,score,explain,rewrite,embed,search,evaluate,audit,export,models,runs}`.
+"""Command line: `python -m core {data,train,score,explain,...,audit,export,serve,models,runs}` (see --help).
 
 Every bad input ends with one clear line on stderr and exit code 2, never a traceback; results are
 JSON on stdout so that scripts can consume them.
@@ -303,6 +303,14 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    from core.serve import serve
+
+    serve(run_path(args.run), host=args.host, port=args.port, token_file=args.token_file, workers=args.workers,
+          backend=args.backend, batching=not args.no_batching)
+    return 0
+
+
 def cmd_models(args) -> int:
     from dataclasses import asdict
 
@@ -449,6 +457,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, help="the bundle's folder (must not exist)")
     export.add_argument("--overwrite", action="store_true", help="replace an existing bundle folder")
     export.set_defaults(func=cmd_export)
+
+    serve = sub.add_parser("serve", help="the scoring API (FastAPI + uvicorn) for one run, with micro-batching")
+    serve.add_argument("--run", required=True, help="run folder name or path (inside the models folder)")
+    serve.add_argument("--host", default="127.0.0.1", help="listen address (others need --token-file)")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--token-file", help="a file whose first line is the bearer token clients must send")
+    serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (each loads the model)")
+    serve.add_argument("--backend", help="scoring backend (default: the run's saved choice; auto = onnx on CPU)")
+    serve.add_argument("--no-batching", action="store_true", help="one forward pass per request (for comparison)")
+    serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("models", help="list the base-model catalog").set_defaults(func=cmd_models)
     sub.add_parser("runs", help="list training runs").set_defaults(func=cmd_runs)

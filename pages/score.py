@@ -1,5 +1,6 @@
 """Score: paste comments for per-label probabilities and flags, or score a whole file in chunks."""
 
+import shlex
 import tempfile
 from pathlib import Path
 
@@ -42,7 +43,18 @@ scorer = load_scorer(info, backend, calibrated)
 if scorer.backend_note:
     st.sidebar.caption(scorer.backend_note)
 
-paste_tab, file_tab = st.tabs(["Paste text", "Score a file"])
+paste_tab, file_tab, api_tab = st.tabs(["Paste text", "Score a file", "From other programs"])
+
+with api_tab:
+    # shlex.quote: run names are slugs, but a models folder given by path could hold a space
+    st.markdown("Serve this run as an HTTP API (micro-batched; add `--token-file FILE` before listening beyond this "
+                "machine), then score from any program:")
+    st.code(f"python -m core serve --run {shlex.quote(info.name)}", language="bash")
+    st.code("curl -s -X POST http://127.0.0.1:8000/v1/score -H 'Content-Type: application/json' \\\n"
+            "     -d '{\"texts\": [\"you are a stupid idiot\", \"thanks for the fix\"]}'", language="bash")
+    st.caption("Also `GET /v1/model`, `POST /v1/explain`, `GET /metrics` (Prometheus) and the OpenAPI docs at "
+               "http://127.0.0.1:8000/docs. Without a server: `python -m core export --run "
+               f"{shlex.quote(info.name)} --out bundle/`, then `python bundle/score.py \"text\"`.")
 
 with paste_tab:
     with st.form("score.form"):

@@ -51,6 +51,9 @@ def test_score_page_escapes_html_and_scores_one_per_line(tfidf_run):
     frame = at.dataframe[0].value
     assert frame["text"].tolist()[0] == "<script>alert(1)</script>" and len(frame) == 3
     assert not any("<script>" in m.value for m in at.markdown)  # never rendered as markdown/HTML
+    codes = [c.value for c in at.code]  # the "From other programs" tab: the serve command and a curl line
+    assert f"python -m core serve --run {tfidf_run.name}" in codes
+    assert any(c.startswith("curl -s -X POST http://127.0.0.1:8000/v1/score") for c in codes)
 
 
 def test_score_page_switches_and_saves_the_scoring_backend(bert_run):
