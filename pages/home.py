@@ -49,14 +49,19 @@ with right:
         st.info("No saved dataset versions yet.")
 
 st.subheader("What to do next")
-st.page_link("pages/data.py", label="1. Load, inspect, clean and split a dataset", icon=":material/dataset:")
+st.page_link("pages/data.py", label="1. Load, inspect, clean and split a dataset; review likely label errors",
+             icon=":material/dataset:")
 st.page_link("pages/train.py", label="2. Train a model in the background and watch it learn",
              icon=":material/model_training:")
 st.page_link("pages/runs.py", label="3. Compare runs", icon=":material/table_chart:")
 st.page_link("pages/evaluate.py", label="4. Tune a threshold per label on validation", icon=":material/tune:")
-st.page_link("pages/score.py", label="5. Score pasted comments or a whole file (a demo model is trained "
-             "on first use if you have none)", icon=":material/speed:")
-st.page_link("pages/explain.py", label="6. See why a comment was flagged (SHAP, Integrated Gradients, attention)",
+st.page_link("pages/audit.py", label="5. Audit whom the model wrongs: identity bias, calibration, obfuscation",
+             icon=":material/balance:")
+st.page_link("pages/score.py", label="6. Score pasted comments or a whole file (a demo model is trained "
+             "on first use if you have none), or serve the run as an API", icon=":material/speed:")
+st.page_link("pages/explain.py", label="7. See why a comment was flagged (SHAP, Integrated Gradients, attention)",
              icon=":material/visibility:")
-st.page_link("pages/search.py", label="7. Fine-tune SBERT embeddings and search a corpus with them",
+st.page_link("pages/rewrite.py", label="8. Suggest a civil rewrite of a flagged comment, checked by the model",
+             icon=":material/edit_note:")
+st.page_link("pages/search.py", label="9. Fine-tune SBERT embeddings and search a corpus with them",
              icon=":material/search:")

@@ -1,5 +1,7 @@
 """AppTest of the home and Data pages."""
 
+import re
+
 from streamlit.testing.v1 import AppTest
 
 from core.paths import PROJECT_ROOT
@@ -15,6 +17,9 @@ def test_home_shows_sample_runs_and_next_steps():
     assert at.title[0].value == "CleanSpeech Studio"
     assert any("777 synthetic comments" in c.value for c in at.caption)
     assert any("No runs yet" in i.value for i in at.info)
+    linked = {link.proto.page for link in at.get("page_link")}  # url names: "data", "audit", ...
+    pages = set(re.findall(r'st\.Page\("pages/(\w+)\.py"', (PROJECT_ROOT / "app.py").read_text())) - {"home"}
+    assert pages and pages <= linked  # every page is among the next steps
 
 
 def test_data_page_reports_prepares_and_saves_a_version(isolated_dirs):
