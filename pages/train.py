@@ -7,6 +7,7 @@ import streamlit as st
 from core import jobs, runs
 from core.errors import CoreError
 from ui import charts, forms
+from ui.logs import log_tail
 from ui.entry import require_app_entry
 
 require_app_entry()
@@ -32,10 +33,13 @@ def done_message(metrics: dict) -> str:
     """One line of headline results: test ROC-AUC vs TF-IDF, and for SBERT runs base vs fine-tuned embeddings."""
     nan = float("nan")
     parts = []
-    test = metrics.get("test") or metrics.get("val") or {}
-    if "macro_roc_auc" in test:
-        baseline = (metrics.get("baseline_tfidf") or {}).get("test", {}).get("macro_roc_auc", nan)
-        parts.append(f"Test macro ROC-AUC {test['macro_roc_auc']:.4f} (TF-IDF baseline {baseline:.4f}).")
+    split = "test" if metrics.get("test") else "val"
+    shown = metrics.get(split) or {}
+    if "macro_roc_auc" in shown:
+        name = "Test" if split == "test" else "Validation"
+        baseline = ((metrics.get("baseline_tfidf") or {}).get(split) or {}).get("macro_roc_auc")
+        versus = f" (TF-IDF baseline {baseline:.4f})" if baseline is not None else ""  # a tfidf run is its own
+        parts.append(f"{name} macro ROC-AUC {shown['macro_roc_auc']:.4f}{versus}.")
     embedding = metrics.get("embedding")
     if embedding and metrics.get("main_metric_path"):
         group, name = metrics["main_metric_path"]
@@ -59,10 +63,14 @@ def monitor(run_dir: Path) -> None:
     if progress:
         last = progress[-1]
         fraction = min(last.get("step", 0) / max(last["max_steps"], 1), 1.0)
-        st.progress(fraction, text=f"step {last.get('step', 0)} / {last['max_steps']}{eta(events)}")
-    left, right = st.columns(2)
-    left.plotly_chart(charts.loss_chart(events), key="loss")
-    right.plotly_chart(charts.auc_chart(events), key="auc")
+        remaining = eta(events) if state == "running" else ""  # a stopped or failed run has no time left
+        st.progress(fraction, text=f"step {last.get('step', 0)} / {last['max_steps']}{remaining}")
+    if any(e.get("event") in ("log", "eval") for e in events):
+        left, right = st.columns(2)
+        left.plotly_chart(charts.loss_chart(events), key="loss")
+        right.plotly_chart(charts.auc_chart(events), key="auc")
+    elif runs.read_run(run_dir).model_kind == "tfidf":
+        st.caption("A TF-IDF run fits in one step: it has no training curve.")
     buttons = st.columns(4)
     if state in runs.ACTIVE_STATES and buttons[0].button("Stop", key="stop"):
         jobs.stop(run_dir)
@@ -77,7 +85,7 @@ def monitor(run_dir: Path) -> None:
     log = run_dir / runs.LOG
     if log.exists():
         with st.expander("Log (last lines)"):
-            st.code("\n".join(log.read_text(errors="replace").splitlines()[-25:]) or "(empty)", language=None)
+            st.code(log_tail(log.read_text(errors="replace")) or "(empty)", language=None)
 
 
 try:

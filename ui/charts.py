@@ -40,7 +40,9 @@ def loss_chart(events: list[dict]) -> go.Figure:
     train = [e for e in events if e.get("event") == "log" and "loss" in e]
     evals = [e for e in events if e.get("event") == "eval" and "loss" in e]
     figure = go.Figure()
-    figure.add_scatter(x=[e["step"] for e in train], y=[e["loss"] for e in train], mode="lines", name="train loss")
+    # markers while there are few points: a line through one point draws nothing
+    figure.add_scatter(x=[e["step"] for e in train], y=[e["loss"] for e in train],
+                       mode="lines+markers" if len(train) < 3 else "lines", name="train loss")
     figure.add_scatter(x=[e["step"] for e in evals], y=[e["loss"] for e in evals], mode="lines+markers",
                        name="validation loss")
     figure.update_layout(xaxis_title="step", yaxis_title="loss", height=320, margin=dict(t=30, b=10))
