@@ -7,10 +7,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core.scoring.batch import estimate_rows, read_chunks, score_file
+from core.scoring.batch import estimate_rows, neutralise_frame, read_chunks, score_file
 from core.data import guess_text_column
 from core.data.io import read_bytes
 from core.errors import CoreError
+from core.evaluation.versus import baseline_comparison, worse_summary
 from core.runs import CALIBRATION
 from core.scoring import backends, save_backend, saved_backend
 from ui import charts
@@ -42,6 +43,10 @@ if (info.path / CALIBRATION).exists():
 scorer = load_scorer(info, backend, calibrated)
 if scorer.backend_note:
     st.sidebar.caption(scorer.backend_note)
+lost = None if info.model_kind == "tfidf" else worse_summary(baseline_comparison(info.metrics))
+if lost:  # the same warning as on Evaluate: scores from this run are weaker than a TF-IDF model's there
+    st.warning(f"This run is worse than the TF-IDF baseline trained on its own data on: {lost}. Its scores for "
+               "those labels are less reliable (see the Evaluate page).", icon=":material/warning:")
 
 paste_tab, file_tab, api_tab = st.tabs(["Paste text", "Score a file", "From other programs"])
 
@@ -72,9 +77,14 @@ with paste_tab:
                        f"({scorer.model_kind}, {scorer.backend}); "
                        f"{'calibrated' if scorer.calibration else 'raw'} scores; thresholds from "
                        "`thresholds.json` (tune them on the Evaluate page).")
+            table = pd.DataFrame([{"text": r.text, "flagged": ", ".join(r.flagged) or "—", **r.probabilities}
+                                  for r in results])
             if len(results) > 1:
-                st.dataframe(pd.DataFrame([{"text": r.text, "flagged": ", ".join(r.flagged) or "—",
-                                            **r.probabilities} for r in results]), hide_index=True)
+                st.dataframe(table, hide_index=True)
+            # formula-like cells neutralised as in file scoring; CRLF rows so a line break inside a cell stays quoted
+            st.download_button("Download these scores (CSV)",
+                               neutralise_frame(table).to_csv(index=False, lineterminator="\r\n").encode("utf-8"),
+                               file_name=f"{info.name}-scores.csv", mime="text/csv", key="score.download_pasted")
             for i, result in enumerate(results[:20]):
                 with st.container(border=True):
                     st.text(result.text[:500] + ("…" if len(result.text) > 500 else ""))

@@ -51,6 +51,8 @@ def test_score_page_escapes_html_and_scores_one_per_line(tfidf_run):
     frame = at.dataframe[0].value
     assert frame["text"].tolist()[0] == "<script>alert(1)</script>" and len(frame) == 3
     assert not any("<script>" in m.value for m in at.markdown)  # never rendered as markdown/HTML
+    download = next(d for d in at.get("download_button") if "Download these scores" in d.proto.label)
+    assert download.proto.label == "Download these scores (CSV)"  # pasted results can be downloaded too
     codes = [c.value for c in at.code]  # the "From other programs" tab: the serve command and a curl line
     assert f"python -m core serve --run {tfidf_run.name}" in codes
     assert any(c.startswith("curl -s -X POST http://127.0.0.1:8000/v1/score") for c in codes)
@@ -324,6 +326,8 @@ def test_a_run_worse_than_its_baseline_says_so_on_evaluate_runs_card_and_cli(ber
     at = open_page("pages/evaluate.py", bert_run.name)
     warning = next(w.value for w in at.warning if "worse than the TF-IDF baseline" in w.value)
     assert f"threat ROC-AUC ({gap:+.3f})" in warning and "toxic" not in warning
+    at = open_page("pages/score.py", bert_run.name)
+    assert any("worse than the TF-IDF baseline" in w.value and "threat ROC-AUC" in w.value for w in at.warning)
     at = open_page("pages/runs.py")
     row = frame_with(at, "run", "worse than TF-IDF on").set_index("run").loc[bert_run.name]
     assert row["worse than TF-IDF on"].startswith("threat ") and "insult" not in row["worse than TF-IDF on"]
