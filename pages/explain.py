@@ -73,11 +73,17 @@ if model_text != text:  # the run was trained on normalised text: show what the 
             "model reads it.")
     st.code(model_text, language=None, wrap_lines=True)
 
-columns = st.columns(max(len(chosen), 1))
-for column, name in zip(columns, chosen):
+# Fast methods first: each column is filled as its method finishes, so attention shows at once and SHAP (the
+# slowest) no longer holds up the others; the columns keep the chosen order
+FASTEST_FIRST = ("attention", "rollout", "linear", "ig", "shap")
+CHECKS = {"convergence_delta": "IG's completeness gap: |sum of scores - (p - p at the baseline)|; smaller with "
+                               "more integration steps",
+          "additivity_error": "SHAP's gap: |base + sum of scores - p|; near 0 when enough evaluations were run"}
+columns = dict(zip(chosen, st.columns(max(len(chosen), 1))))
+for name in sorted(chosen, key=lambda n: FASTEST_FIRST.index(n) if n in FASTEST_FIRST else len(FASTEST_FIRST)):
     spec = method(name)
     own = tuple(sorted((k[1], v) for k, v in options.items() if k[0] == name))
-    with column:
+    with columns[name]:
         st.markdown(f"**{spec.TITLE}**")
         try:
             with st.spinner(f"Computing {spec.TITLE}…"):
@@ -90,9 +96,10 @@ for column, name in zip(columns, chosen):
         st.html(legend_html(scale, positive_only=name in ("attention", "rollout")))
         what = "logit" if name == "linear" else "p"
         base = "" if attribution.base is None else f", base {attribution.base:.3f}"
+        checks = {k: v for k, v in attribution.details.items() if k in CHECKS}
         st.caption(f"{what}({attribution.label}) = {attribution.output:.3f}{base} · {attribution.seconds:.2f} s"
-                   + "".join(f" · {k} {v:.2g}" for k, v in attribution.details.items()
-                             if k in ("convergence_delta", "additivity_error")))
+                   + "".join(f" · {k.replace('_', ' ')} {v:.2g}" for k, v in checks.items()),
+                   help=" ".join(CHECKS[k] + "." for k in checks) or None)
         with st.popover("How to read this"):
             st.write(spec.HOW_TO_READ)
 

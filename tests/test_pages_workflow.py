@@ -219,7 +219,8 @@ def test_explain_page_runs_all_methods_on_a_transformer_run(bert_run):
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert at.multiselect(key="explain.methods").value == ["shap", "ig", "attention", "rollout"]
     assert len(html_blocks(at)) == 8
-    assert any("convergence_delta" in c.value for c in at.caption)
+    checks = [c for c in at.caption if "convergence delta" in c.value or "additivity error" in c.value]
+    assert len(checks) == 2 and all(c.help for c in checks)  # the numbers are named in words and explained
     at.selectbox(key="explain.label").set_value("threat").run()
     assert all("(threat)" in c.value for c in at.caption if c.value.startswith("p("))
 
