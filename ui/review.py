@@ -68,7 +68,7 @@ def _move(step: int, total: int) -> None:
                                               max(total - 1, 0))
 
 
-def _save_and_train(folder: Path, labels: list[str]) -> None:
+def _save_and_train(folder: Path) -> None:
     st.subheader("Save the reviewed data")
     decisions = read_decisions(folder)
     if not decisions:
@@ -145,7 +145,7 @@ def review_tab() -> None:
     st.text_input("Reviewer", key="review.reviewer", help="Stored with each decision")
     if not shown:
         st.success("Nothing left to review with these filters.")
-        _save_and_train(folder, labels)
+        _save_and_train(folder)
         return
     position = min(st.session_state.get("review.position", 0), len(shown) - 1)
     st.session_state["review.position"] = position
@@ -185,4 +185,4 @@ def review_tab() -> None:
         done = decisions[entry["id"]]
         st.caption(f"Decided: {done['action']} {done['new'] if done['action'] == 'relabel' else ''} "
                    f"by {done.get('reviewer') or '(unnamed)'} at {done['time']}; a new decision replaces it.")
-    _save_and_train(folder, labels)
+    _save_and_train(folder)
