@@ -97,3 +97,45 @@ def test_cli_refuses_an_open_host_without_a_token_and_a_bad_token_file(capsys, t
     (tmp_path / "empty").write_text("\n")
     assert main(["serve", "--run", tfidf_run.name, "--token-file", str(tmp_path / "empty")]) == 2
     assert "is empty" in capsys.readouterr().err
+
+
+def test_the_cli_server_serves_with_a_token_file_and_stops_gracefully(tfidf_run, tmp_path):
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from core.paths import PROJECT_ROOT
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    token_file = tmp_path / "token"
+    token_file.write_text("file-token-123\n")
+    process = subprocess.Popen([sys.executable, "-m", "core", "serve", "--run", str(tfidf_run), "--port", str(port),
+                                "--token-file", str(token_file)], cwd=PROJECT_ROOT, env=dict(os.environ),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        assert httpx.post(f"{url}/v1/score", json={"texts": TEXTS}).status_code == 401
+        answer = httpx.post(f"{url}/v1/score", json={"texts": TEXTS},
+                            headers={"Authorization": "Bearer file-token-123"})
+        assert answer.status_code == 200 and len(answer.json()["results"]) == 3
+        assert httpx.get(f"{url}/docs").status_code == 200
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output = process.communicate(timeout=60)[0]
+    # uvicorn shuts down (lifespan: the batcher drains its queue), then re-raises SIGTERM to exit with it
+    assert process.returncode in (0, -signal.SIGTERM), output[-2000:]
+    assert "Application shutdown complete" in output and "Finished server process" in output
+    assert "file-token-123" not in output  # the token never reaches the log
