@@ -79,8 +79,10 @@ with paste_tab:
                        "`thresholds.json` (tune them on the Evaluate page).")
             table = pd.DataFrame([{"text": r.text, "flagged": ", ".join(r.flagged) or "—", **r.probabilities}
                                   for r in results])
-            if len(results) > 1:
-                st.dataframe(table, hide_index=True)
+            if len(results) > 1:  # narrow number columns, so that every label fits beside the text
+                st.dataframe(table, hide_index=True, column_config={
+                    "text": st.column_config.TextColumn(width="medium"),
+                    **{label: st.column_config.NumberColumn(format="%.3f", width="small") for label in scorer.labels}})
             # formula-like cells neutralised as in file scoring; CRLF rows so a line break inside a cell stays quoted
             st.download_button("Download these scores (CSV)",
                                neutralise_frame(table).to_csv(index=False, lineterminator="\r\n").encode("utf-8"),

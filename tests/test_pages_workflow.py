@@ -356,3 +356,13 @@ def test_runs_and_evaluate_stay_quiet_when_a_run_beats_its_baseline(bert_run):
     table = frame_with(open_page("pages/runs.py"), "run", "worse than TF-IDF on")
     assert table["worse than TF-IDF on"].tolist() == [""]
     assert "at least as good on every label" in baseline_section(metrics)
+
+
+def test_probability_bars_have_a_legend_and_keep_values_off_the_threshold_tick():
+    from ui.charts import probability_bars
+
+    figure = probability_bars({"toxic": 0.7, "identity_hate": 0.01}, {"toxic": 0.7, "identity_hate": 0.3})
+    bars, ticks = figure.data
+    assert figure.layout.showlegend and ticks.name == "threshold" and "flagged" in bars.name
+    assert list(bars.y) == ["toxic 0.700", "identity_hate 0.010"] and bars.text is None  # values in the labels
+    assert list(bars.marker.color) == ["#d62728", "#1f77b4"]  # at the threshold counts as flagged

@@ -88,17 +88,21 @@ def evaluator_chart(evals: list[dict], main: str) -> go.Figure:
 
 
 def probability_bars(probabilities: dict[str, float], thresholds: dict[str, float]) -> go.Figure:
-    """Horizontal bars per label (red when flagged) with each label's threshold as a black tick."""
+    """Horizontal bars per label (red when flagged) with each label's threshold as a black tick, and a legend.
+
+    The values sit in the axis labels (`toxic 0.970`), not at the bar ends, where they ran into the tick."""
     labels = list(probabilities)
     values = [probabilities[label] for label in labels]
+    names = [f"{label} {probabilities[label]:.3f}" for label in labels]
     colours = ["#d62728" if probabilities[label] >= thresholds.get(label, 0.5) else "#1f77b4" for label in labels]
-    figure = go.Figure(go.Bar(x=values, y=labels, orientation="h", marker_color=colours, name="probability",
-                              text=[f"{v:.3f}" for v in values], textposition="outside", cliponaxis=False))
-    figure.add_scatter(x=[thresholds.get(label, 0.5) for label in labels], y=labels, mode="markers",
+    figure = go.Figure(go.Bar(x=values, y=names, orientation="h", marker_color=colours,
+                              name="probability (red: flagged)"))
+    figure.add_scatter(x=[thresholds.get(label, 0.5) for label in labels], y=names, mode="markers",
                        marker=dict(symbol="line-ns-open", size=22, color="black", line=dict(width=3)),
                        name="threshold")
-    figure.update_layout(xaxis=dict(range=[0, 1.08], title="probability"), yaxis=dict(autorange="reversed"),
-                         height=60 + 32 * len(labels), margin=dict(t=10, b=10, l=10, r=10), showlegend=False)
+    figure.update_layout(xaxis=dict(range=[0, 1.0], title="probability"), yaxis=dict(autorange="reversed"),
+                         height=90 + 32 * len(labels), margin=dict(t=30, b=10, l=10, r=10), showlegend=True,
+                         legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0))
     return figure
 
 
