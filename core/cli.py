@@ -320,7 +320,7 @@ def cmd_models(args) -> int:
 
 def _worse_than_baseline(info) -> list | None:
     """Where a run loses to its own TF-IDF baseline (label, metric, gap), [] if nowhere, None if it has none."""
-    comparison = None if info.model_kind == "tfidf" else baseline_comparison(info.metrics or {})
+    comparison = baseline_comparison(info.metrics or {})
     return None if comparison is None else comparison["worse"]
 
 

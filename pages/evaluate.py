@@ -26,14 +26,13 @@ from ui.entry import require_app_entry
 require_app_entry()
 st.title("Evaluate")
 info = pick_run()
-if info.model_kind != "tfidf":
-    versus = baseline_comparison(info.metrics)
-    lost = worse_summary(versus)
-    if lost:
-        st.warning(f"On its {SPLIT_NAMES.get(versus['split'], versus['split'])} split this run is **worse than the "
-                   f"TF-IDF baseline** trained on the same data: {lost}. Check these labels before relying on the "
-                   "run; a TF-IDF run (model kind `tfidf` on the Train page) may serve them better.",
-                   icon=":material/warning:")
+versus = baseline_comparison(info.metrics)
+lost = worse_summary(versus)
+if lost:
+    st.warning(f"On its {SPLIT_NAMES.get(versus['split'], versus['split'])} split this run is **worse than the "
+               f"TF-IDF baseline** trained on the same data: {lost}. Check these labels before relying on the "
+               "run; a TF-IDF run (model kind `tfidf` on the Train page) may serve them better.",
+               icon=":material/warning:")
 
 SOURCES = {"validation": "val", "test": "test", "uploaded labelled file": "upload"}
 source = SOURCES[st.radio("Evaluate on", list(SOURCES), horizontal=True, key="eval.source")]

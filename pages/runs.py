@@ -24,9 +24,8 @@ if not all_runs:
 
 def worse_than_baseline(info: runs.RunInfo) -> str | None:
     """Where a run loses to the TF-IDF baseline it recorded on its own splits; "" when nowhere."""
-    if info.model_kind == "tfidf" or not info.metrics.get("baseline_tfidf"):
-        return None
-    return worse_summary(baseline_comparison(info.metrics)) or ""
+    comparison = baseline_comparison(info.metrics)
+    return None if comparison is None else worse_summary(comparison) or ""
 
 
 table = pd.DataFrame([{**runs.summary(r), "worse than TF-IDF on": worse_than_baseline(r)} for r in all_runs])

@@ -43,7 +43,7 @@ if (info.path / CALIBRATION).exists():
 scorer = load_scorer(info, backend, calibrated)
 if scorer.backend_note:
     st.sidebar.caption(scorer.backend_note)
-lost = None if info.model_kind == "tfidf" else worse_summary(baseline_comparison(info.metrics))
+lost = worse_summary(baseline_comparison(info.metrics))
 if lost:  # the same warning as on Evaluate: scores from this run are weaker than a TF-IDF model's there
     st.warning(f"This run is worse than the TF-IDF baseline trained on its own data on: {lost}. Its scores for "
                "those labels are less reliable (see the Evaluate page).", icon=":material/warning:")

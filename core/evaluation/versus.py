@@ -20,7 +20,8 @@ def _f1s(split_metrics: dict) -> dict:
 
 
 def baseline_comparison(metrics: dict) -> dict | None:
-    """Per label: the run's and the baseline's ROC-AUC and F1 and the gap (run - baseline); None without a baseline.
+    """Per label: the run's and the baseline's ROC-AUC and F1 and the gap (run - baseline); None without a baseline
+    (a tfidf run records none: it is the baseline).
 
     Returns:
         {"split", "metrics": compared metric names, "rows": [{"label", "metric", "run", "baseline", "gap"}],

@@ -34,7 +34,7 @@ def decision_section(metrics: dict) -> str:
 def baseline_section(metrics: dict) -> str:
     """Where the run loses to the TF-IDF baseline trained on the same splits (or that it loses nowhere)."""
     comparison = baseline_comparison(metrics)
-    if comparison is None or metrics.get("model_kind") == "tfidf":
+    if comparison is None:
         return ""
     compared = " and ".join({"roc_auc": "ROC-AUC", "f1": "F1 at the tuned decisions"}[m]
                             for m in comparison["metrics"])
