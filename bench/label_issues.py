@@ -1,12 +1,12 @@
 """Benchmark (issue 25): finding label errors seeded into the Jigsaw training file, and what cleaning recovers.
 
 On ../shared/data/jigsaw/train.csv, per label, 10% of the positive rows are flipped to negative and as many negative
-rows flipped to positive (seeded). `core.review.label_issues.find_label_issues` (5-fold out-of-fold TF-IDF +
-cleanlab) then ranks the noisy file, and the script prints:
+rows flipped to positive (seeded). `core.review.label_issues.find_label_issues` (5-fold out-of-fold TF-IDF, each
+label weighed against the others, cleanlab's noise estimate) then ranks the noisy file, and the script prints:
 
 - detection, per label: precision and recall of the flipped cells among the top-N ranked cells (N = the flips;
   so precision = recall) (goal: >= 0.6 for toxic, obscene and insult), of the cells cleanlab flags, and of the
-  confident ones among them (out-of-fold probability of the given value < 0.1);
+  confident ones among them (posterior probability that the given value is right < 0.5);
 - effect: test.csv macro ROC-AUC of the TF-IDF model (the product's baseline model) trained on the clean file,
   the noisy file, the noisy file with the confident cells relabelled to the suggestion (what a reviewer working
   down the queue accepts first), with every flagged cell relabelled, and with the confident rows dropped;

@@ -13,7 +13,7 @@ from core.data.prepare import CHANGELOG, PrepareOptions, SplitOptions, load_vers
 from core.errors import ConfigError, DataError
 from core.paths import SAMPLE_MULTILABEL, SAMPLE_PAIRS
 from core.review.decisions import REVIEW_FILE, apply_decisions, read_decisions, record_decision, version_rows
-from core.review.label_issues import find_label_issues, issue_rows, ranked_cells
+from core.review.label_issues import MAX_QUALITY, find_label_issues, issue_rows, ranked_cells
 
 
 def noisy_sample(seed: int = 0, flips: int = 15):
@@ -35,7 +35,7 @@ def test_seeded_flips_rank_first_and_cleanlab_flags_them():
     flagged = set(np.flatnonzero(issues.suspect[:, 0]).tolist())
     assert len(flagged & flipped) / len(flipped) >= 0.8 and len(flagged & flipped) / len(flagged) >= 0.6
     confident = issues.confident
-    assert (confident <= issues.suspect).all() and (issues.quality[confident] < 0.1).all() and confident.any()
+    assert (confident <= issues.suspect).all() and (issues.quality[confident] < MAX_QUALITY).all() and confident.any()
     queue = issue_rows(issues, dataset.frame["text"].tolist())
     first = queue[0]
     assert set(first["confident_labels"]) <= set(first["suspect_labels"])
