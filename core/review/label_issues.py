@@ -160,17 +160,22 @@ def label_aware_probs(given: np.ndarray, probs: np.ndarray, folds: int = 5, seed
     return refined
 
 
-def noise_posterior(given: np.ndarray, probs: np.ndarray) -> np.ndarray:
-    """(rows, classes) probability of each true class given the text model's probabilities of the *given* labels
-    (`probs`, rows sum to 1) and the given class, under cleanlab's estimated noise matrix
-    (noise[s, y] = P(given s | true y)): clean = probs @ inv(noise).T, then P(y | x, s) ∝ clean[y] noise[s, y].
-    Falls back to `probs` itself when the noise matrix cannot be estimated or inverted."""
-    from cleanlab.count import estimate_py_and_noise_matrices_from_probabilities
+def noise_posterior(given: np.ndarray, probs: np.ndarray, noise: np.ndarray | None = None) -> np.ndarray:
+    """(rows, classes) probability of each true class given the model's probabilities of the *given* labels
+    (`probs`, rows sum to 1), the given class and the noise matrix (noise[s, y] = P(given s | true y); None =
+    cleanlab's estimate from `given` and `probs`): clean = probs @ inv(noise).T, then P(y | x, s) ∝ clean[y]
+    noise[s, y]. Falls back to `probs` itself when the noise matrix cannot be estimated or inverted."""
+    if noise is None:
+        from cleanlab.count import estimate_py_and_noise_matrices_from_probabilities
 
+        try:
+            noise = estimate_py_and_noise_matrices_from_probabilities(given, probs)[1]
+        except ValueError:
+            return probs
+    noise = np.asarray(noise, dtype=float)
     try:
-        noise = np.asarray(estimate_py_and_noise_matrices_from_probabilities(given, probs)[1], dtype=float)
         clean = probs @ np.linalg.inv(noise).T
-    except (ValueError, np.linalg.LinAlgError):
+    except np.linalg.LinAlgError:
         return probs
     if not np.isfinite(clean).all():
         return probs

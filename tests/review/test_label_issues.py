@@ -192,3 +192,47 @@ def test_cli_bad_input_is_one_error_line(capsys, write):
     err = capsys.readouterr().err
     assert err.strip().splitlines()[-1].startswith("error: ") and "fewer than 2 per fold" in err
     assert "Traceback" not in err
+
+
+def test_noise_posterior_matches_a_hand_computation():
+    from core.review.label_issues import noise_posterior
+
+    # noise[s, y] = P(given s | true y): 10% of true positives given as 0, 2% of true negatives given as 1
+    noise = np.array([[0.98, 0.10], [0.02, 0.90]])
+    probs = np.array([[0.3, 0.7], [0.95, 0.05]])  # the model's probabilities of the given (noisy) labels
+    given = np.array([0, 1])
+    posterior = noise_posterior(given, probs, noise)
+    # row 0, given 0: clean = solve(noise, [0.3, 0.7]); P(true 0 | given 0) = clean0 * 0.98 / (clean0 * 0.98 +
+    # clean1 * 0.10)
+    for row in range(2):
+        clean = np.clip(np.linalg.solve(noise, probs[row]), 1e-6, None)
+        clean /= clean.sum()
+        s = given[row]
+        expected = clean * noise[s] / (clean * noise[s]).sum()
+        assert posterior[row] == pytest.approx(expected)
+    # by hand: clean = (0.2273, 0.7727) -> 0.2273*0.98 / (0.2273*0.98 + 0.7727*0.10) = 0.742
+    assert posterior[0, 0] == pytest.approx(0.742, abs=1e-3)
+    # clean = (0.9659, 0.0341) -> 0.0341*0.90 / (0.9659*0.02 + 0.0341*0.90) = 0.614: the model puts 0.05 on the
+    # given positive, yet it is more likely right than wrong, because true negatives are rarely given as positive
+    assert posterior[1, 1] == pytest.approx(0.614, abs=1e-3)
+    # a singular matrix falls back to the probabilities themselves
+    assert np.array_equal(noise_posterior(given, probs, np.ones((2, 2))), probs)
+
+
+def test_label_aware_probs_use_the_other_given_labels():
+    from core.review.label_issues import label_aware_probs
+
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 2, 400)
+    b = a.copy()
+    wrong = rng.choice(400, 12, replace=False)
+    b[wrong] = 1 - b[wrong]  # b is a copy of a with 12 errors
+    given = np.column_stack([a, b])
+    text = np.full((400, 2), 0.5)  # a text model that knows nothing
+    refined = label_aware_probs(given, text, folds=5, seed=0)
+    p_given_b = np.where(b == 1, refined[:, 1], 1 - refined[:, 1])
+    assert set(np.argsort(p_given_b)[:12].tolist()) == set(wrong.tolist())
+    # a single label has no others to weigh against; a label rarer than the folds keeps the text probabilities
+    assert np.array_equal(label_aware_probs(given[:, :1], text[:, :1]), text[:, :1])
+    rare = np.column_stack([a, np.eye(400, dtype=int)[0]])
+    assert np.array_equal(label_aware_probs(rare, text, folds=5)[:, 1], text[:, 1])
