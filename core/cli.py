@@ -7,10 +7,13 @@ JSON on stdout so that scripts can consume them.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import signal
 import sys
 from pathlib import Path
 
-from core import jobs, runs
+from core import jobs, review_recipe, runs
 from core.config import TrainConfig
 from core.data import (KINDS, BalanceOptions, CleanOptions, PrepareOptions, SplitOptions, data_report, drop_duplicates,
                        find_duplicates, load_dataset, prepare_dataset, read_table, write_version)
@@ -107,21 +110,55 @@ def cmd_data_issues(args) -> int:
     from core.review.decisions import version_rows
     from core.review.label_issues import find_label_issues, issue_rows
 
-    if Path(args.path).is_dir():  # a dataset version: all its splits, ids like train:12
-        dataset, ids, _ = version_rows(args.path)
+    folder = Path(args.path) if Path(args.path).is_dir() else None
+    if args.status and folder is None:
+        raise ConfigError("--status writes the ranking's progress into a dataset version folder; "
+                          f"{args.path} is a file. Fix: drop --status, or rank a saved version.")
+    if folder is not None:  # a dataset version: all its splits, ids like train:12
+        dataset, ids, _ = version_rows(folder)
     else:
         dataset, _ = _load(args)
         ids = None
-    issues = find_label_issues(dataset, folds=args.folds, seed=args.seed,
-                               progress=lambda f, m: print(f"[{f:4.0%}] {m}", file=sys.stderr))
-    queue = issue_rows(issues, dataset.frame["text"].astype(str).tolist(), ids)
-    if args.out:
-        write_text_atomic(Path(args.out), "".join(to_json(row, indent=None) + "\n" for row in queue))
+
+    def progress(fraction: float, message: str) -> None:
+        print(f"[{fraction:4.0%}] {message}", file=sys.stderr)
+        if args.status:
+            review_recipe.write_status(folder, state="running", fraction=round(fraction, 4), message=message,
+                                       pid=os.getpid())
+
+    if args.status:  # a stop from the page (SIGTERM) unwinds normally: temporary fold runs are removed
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        probs, ranker = None, "TF-IDF"
+        if args.recipe:
+            run_dir = runs.run_path(args.recipe)
+            with contextlib.redirect_stdout(sys.stderr):  # the trainer's logs; stdout carries only the JSON
+                probs = review_recipe.recipe_out_of_fold_probs(
+                    dataset, run_dir, args.folds, args.seed, lambda f, m: progress(0.9 * f, m))
+            ranker = f"the recipe of {run_dir.name}"
+        issues = find_label_issues(dataset, folds=args.folds, seed=args.seed, probs=probs, ranker=ranker,
+                                   progress=progress)
+        queue = issue_rows(issues, dataset.frame["text"].astype(str).tolist(), ids)
+        if args.out:
+            write_text_atomic(Path(args.out), "".join(to_json(row, indent=None) + "\n" for row in queue))
+    except SystemExit:
+        if args.status:
+            review_recipe.write_status(folder, state="stopped", message="Stopped")
+        raise
+    except Exception as exc:
+        if args.status:
+            review_recipe.write_status(folder, state="failed", error=str(exc) if isinstance(exc, CoreError)
+                                       else f"{type(exc).__name__}: {exc}")
+        raise
     counts = {kind: sum(kind in row["types"] for row in queue) for kind in ("label", "conflict", "outlier")}
-    print(to_json({"rows": len(dataset.frame), "rows_with_issues": len(queue), "issues": counts,
-                   "suspect_labels": issues.suspect_counts(),
-                   "folds": issues.folds, "seconds": issues.seconds, "out": args.out,
-                   "top": queue[:args.top]}))
+    summary = {"rows": len(dataset.frame), "rows_with_issues": len(queue), "issues": counts,
+               "suspect_labels": issues.suspect_counts(), "ranker": issues.ranker,
+               "folds": issues.folds, "seconds": issues.seconds, "out": args.out}
+    if args.status:
+        review_recipe.write_status(folder, state="succeeded", fraction=1.0, error=None,
+                                   message=f"Ranked {len(dataset.frame):,} rows with {ranker}: "
+                                           f"{len(queue):,} with issues.")
+    print(to_json({**summary, "top": queue[:args.top]}))
     return 0
 
 
@@ -367,6 +404,10 @@ def build_parser() -> argparse.ArgumentParser:
     issues.add_argument("--seed", type=int, default=42)
     issues.add_argument("--out", help="write the whole review queue here as JSON lines, worst first")
     issues.add_argument("--top", type=int, default=20, help="rows of the queue to print (default 20)")
+    issues.add_argument("--recipe", metavar="RUN", help="cross-fit this run's recipe instead of TF-IDF (k trainings: "
+                                                        "about k times the run's training time)")
+    issues.add_argument("--status", action="store_true",
+                        help="write progress to the version folder's .ranking.json (the Data page reads it)")
     issues.set_defaults(func=cmd_data_issues)
 
     train = sub.add_parser("train", help="train a model (foreground with a progress bar, or --detach)")

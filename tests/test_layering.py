@@ -18,7 +18,7 @@ LAYERS = {
     "core.evaluation": 5,
     "core.training": 6, "core.review": 6,
     "core.scoring": 7, "core.search": 7, "core.jobs": 7,
-    "core.explain": 8, "core.evaluate": 8,
+    "core.explain": 8, "core.evaluate": 8, "core.review_recipe": 8,
     "core.rewrite": 9, "core.demo": 9, "core.audit": 9, "core.export": 9, "core.serve": 9, "core.bundle_score": 0,
     "core.cli": 10, "core.__main__": 11, "core": 11,
     "ui": 12, "pages": 13,

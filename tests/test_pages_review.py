@@ -82,3 +82,33 @@ def test_review_queue_decisions_survive_a_refresh_and_become_a_new_version_and_a
     assert runs.read_status(started[0].path)["state"] == "succeeded"
     card = (started[0].path / runs.CARD).read_text()
     assert "Label-reviewed version of `noisy-v1`" in card and "1 drop, 1 relabel" in card
+
+
+def test_ranking_with_a_runs_recipe_runs_in_the_background_and_its_queue_appears(isolated_dirs, tfidf_run):
+    from core import review_recipe
+    from core.review.label_issues import QUEUE_FILE
+
+    version = noisy_version()
+    at = data_page()
+    at.radio(key="review.ranker").set_value("a run's recipe (slower, stronger)").run()
+    assert at.selectbox(key="review.recipe").value == tfidf_run.name
+    assert any(c.value.startswith("5 trainings of ") and "about 1 min" in c.value for c in at.caption)
+    at.number_input(key="review.folds").set_value(2).run()
+    button(at, "Rank with this recipe").click().run()
+    assert not at.exception and not at.error
+    deadline = time.time() + 180
+    while (review_recipe.read_status(version) or {}).get("state") == "running" and time.time() < deadline:
+        time.sleep(1)
+    status = review_recipe.read_status(version)
+    assert status["state"] == "succeeded", (version / "ranking.log").read_text()[-2000:]
+    at.run()
+    assert not at.exception and (version / QUEUE_FILE).exists()
+    assert any(c.value.startswith("Ranked ") and f"with the recipe of {tfidf_run.name}" in c.value for c in at.caption)
+    assert any(m.value.startswith("**Row `") for m in at.markdown)
+
+
+def test_the_recipe_option_says_when_no_run_fits(isolated_dirs):
+    noisy_version()
+    at = data_page()
+    at.radio(key="review.ranker").set_value("a run's recipe (slower, stronger)").run()
+    assert any("No finished run is multilabel with this version's labels" in i.value for i in at.info)

@@ -9,17 +9,15 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import jobs, runs
+from core import jobs, review_recipe, runs
 from core.config import TrainConfig
 from core.data.prepare import list_versions
 from core.errors import CoreError
 from core.explain.render import legend_html, words_html
 from core.fileio import read_jsonl, to_json, write_text_atomic
 from core.review.decisions import apply_decisions, read_decisions, record_decision, version_rows
-from core.review.label_issues import ISSUE_TYPES, find_label_issues, issue_rows
+from core.review.label_issues import ISSUE_TYPES, QUEUE_FILE, find_label_issues, issue_rows
 from ui import cache
-
-QUEUE_FILE = "label_issues.jsonl"  # the ranked queue, kept next to the version so a restart does not recompute
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -36,6 +34,84 @@ def _rank(folder: Path, folds: int) -> None:
     st.session_state["review.position"] = 0
     st.session_state["review.ranked"] = (f"Ranked {len(dataset.frame):,} rows in {issues.seconds:.0f} s "
                                          f"({folds}-fold TF-IDF + cleanlab): {len(queue):,} with issues.")
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _version_summary(path: str, mtime: float) -> tuple[list[str], str, int]:
+    """(labels, kind, rows) of a version, read once per change of the folder."""
+    dataset, _, _ = version_rows(path)
+    return list(dataset.labels), dataset.kind, len(dataset.frame)
+
+
+def _recipe_runs(labels: list[str], kind: str) -> list:
+    """Finished runs whose task and labels match the version: their recipes can be cross-fitted on it."""
+    found = []
+    for info in runs.list_runs():
+        if info.state != "succeeded" or not runs.can_score(info.path):
+            continue
+        meta = runs.read_model_meta(info.path)
+        if meta.get("task") == kind and list(meta.get("labels", [])) == list(labels):
+            found.append(info)
+    return found
+
+
+@st.fragment(run_every=2)
+def _ranking_progress(folder: Path) -> None:
+    """The background ranking's progress, polled; the page reruns once it ends so the new queue shows."""
+    status = review_recipe.read_status(folder)
+    if not status or status.get("state") != "running":
+        st.rerun()  # the whole page: the new queue (or the error) shows, and this poll stops
+    st.progress(min(float(status.get("fraction") or 0.0), 1.0), text=status.get("message") or "Starting")
+    if st.button("Stop ranking", key="review.stop_ranking"):
+        review_recipe.stop_ranking(folder)
+        st.rerun()
+
+
+def _ranker_controls(folder: Path, folds: int) -> None:
+    """Rank with TF-IDF here (seconds), or with a run's recipe in the background (about k trainings)."""
+    labels, kind, rows = _version_summary(str(folder), folder.stat().st_mtime)
+    choice = st.radio("Rank with", ["TF-IDF (seconds)", "a run's recipe (slower, stronger)"], horizontal=True,
+                      key="review.ranker",
+                      help="Both cross-fit: every row is scored by a model that never saw it. A run's recipe trains "
+                           "that run's config once per fold.")
+    status = review_recipe.read_status(folder)
+    running = bool(status and status.get("state") == "running")
+    if choice.startswith("TF-IDF"):
+        label = "Find label issues" if not (folder / QUEUE_FILE).exists() else "Rank again"
+        if st.button(label, key="review.rank", disabled=running,
+                     help="Out-of-fold TF-IDF probabilities (seconds for thousands of rows) ranked by cleanlab"):
+            try:
+                _rank(folder, folds)
+            except CoreError as exc:
+                st.error(str(exc))
+    else:
+        candidates = _recipe_runs(labels, kind)
+        if not candidates:
+            st.info(f"No finished run is {kind} with this version's labels; train one, or rank with TF-IDF.")
+        else:
+            name = st.selectbox("Run whose recipe to cross-fit", [r.name for r in candidates], key="review.recipe")
+            run_dir = next(r.path for r in candidates if r.name == name)
+            seconds = review_recipe.estimate_seconds(run_dir, rows, folds)
+            st.caption(f"{folds} trainings of {name}'s config on {rows * (folds - 1) // folds:,} rows "
+                       "each" + (f": about {max(seconds / 60, 1):.0f} min on this machine (from that run's own "
+                                 "training time)." if seconds else "; that run recorded no training time.")
+                       + " It runs in the background; you can leave this page.")
+            if st.button("Rank with this recipe", key="review.rank_recipe", disabled=running):
+                try:
+                    review_recipe.check_recipe_run(run_dir, version_rows(folder)[0])
+                    review_recipe.launch_ranking(folder, run_dir, folds)
+                    st.session_state.pop("review.ranked", None)
+                    st.rerun()  # the buttons disable and the progress shows
+                except CoreError as exc:
+                    st.error(str(exc))
+    if running:  # poll only while a ranking runs
+        _ranking_progress(folder)
+    elif status and status.get("state") == "failed":
+        st.error(f"The last ranking with a recipe failed: {status.get('error')}")
+    elif status and status.get("state") == "stopped":
+        st.caption("The last ranking with a recipe was stopped; the queue below is the one from before it.")
+    elif status and status.get("state") == "succeeded" and not st.session_state.get("review.ranked"):
+        st.caption(status.get("message", ""))
 
 
 def _heatmap(folder: str, text: str, label: str) -> None:
@@ -117,15 +193,8 @@ def review_tab() -> None:
     chosen = st.selectbox("Dataset version", names, key="review.version")
     folder = Path(next(v["path"] for v in versions if v["name"] == chosen))
     queue_path = folder / QUEUE_FILE
-    left, right = st.columns([1, 3])
-    folds = left.number_input("Folds", 2, 10, 5, key="review.folds")
-    if right.button("Find label issues" if not queue_path.exists() else "Rank again", key="review.rank",
-                    help="Out-of-fold TF-IDF probabilities (seconds for thousands of rows) ranked by cleanlab"):
-        try:
-            _rank(folder, int(folds))
-        except CoreError as exc:
-            st.error(str(exc))
-            return
+    folds = int(st.number_input("Folds", 2, 10, 5, key="review.folds"))
+    _ranker_controls(folder, folds)
     if st.session_state.get("review.ranked"):
         st.caption(st.session_state["review.ranked"])
     if not queue_path.exists():
@@ -159,12 +228,13 @@ def review_tab() -> None:
     table = pd.DataFrame({"label": labels, "given": [label in entry["given"] for label in labels],
                           "suggested": [label in entry["suggested"] for label in labels],
                           "out-of-fold p": [entry["probabilities"][label] for label in labels],
+                          "p(given is right)": [entry.get("label_quality", {}).get(label) for label in labels],
                           "suspect": [label in entry["suspect_labels"] for label in labels],
                           "confident": [label in entry.get("confident_labels", []) for label in labels]})
     st.dataframe(table, hide_index=True, key="review.table",
                  column_config={"suspect": st.column_config.CheckboxColumn(help="cleanlab flags the given value"),
                                 "confident": st.column_config.CheckboxColumn(
-                                    help="flagged, and the out-of-fold model gives the given value under 10%")})
+                                    help="flagged, and the given value is more likely wrong than right")})
     if entry.get("task") == "multiclass":
         new = [st.radio("New class", labels, index=labels.index(entry["suggested"][0]), horizontal=True,
                         key=f"review.new.{entry['id']}")]

@@ -38,6 +38,7 @@ from core.errors import DataError
 from core.models.tfidf import TfidfModel
 
 ISSUE_TYPES = ("label", "conflict", "outlier")
+QUEUE_FILE = "label_issues.jsonl"  # the ranked queue, kept in the version folder so a restart does not recompute
 LONG_CHARS = 5000  # longer than this many characters is an outlier (a pasted page, not a comment)
 # A flagged label is *confident* when the posterior probability that it is right is also under this: the suggestion
 # is then likelier than the given value. On a rare label cleanlab flags many cells whose given value is plausible;
@@ -62,6 +63,7 @@ class LabelIssues:
     outliers: dict[int, str] = field(default_factory=dict)  # row -> why
     folds: int = 5
     seconds: float = 0.0
+    ranker: str = "TF-IDF"  # what gave the out-of-fold probabilities
 
     @property
     def confident(self) -> np.ndarray:
@@ -83,7 +85,9 @@ class LabelIssues:
         return [label for label, on in zip(self.labels, given) if on]
 
 
-def _check(dataset: Dataset, folds: int) -> None:
+def check_reviewable(dataset: Dataset, folds: int) -> None:
+    """Raise DataError when `dataset` cannot be cross-fitted with `folds` folds (no labels, one class, too few
+    rows), before any slow work."""
     if dataset.kind not in ("multilabel", "multiclass"):
         raise DataError(f"{dataset.name} is a {dataset.kind} dataset; label review needs labels (multilabel or "
                         "multiclass). Fix: load a file with label columns or a class column.")
@@ -222,18 +226,26 @@ def _outliers(dataset: Dataset) -> dict[int, str]:
     return found
 
 
-def find_label_issues(dataset: Dataset, folds: int = 5, seed: int = 42, progress: Progress | None = None
-                      ) -> LabelIssues:
-    """Out-of-fold TF-IDF probabilities -> cleanlab label issues, plus conflicting duplicates and outliers.
+def find_label_issues(dataset: Dataset, folds: int = 5, seed: int = 42, progress: Progress | None = None,
+                      probs: np.ndarray | None = None, ranker: str = "TF-IDF") -> LabelIssues:
+    """Out-of-fold probabilities -> cleanlab label issues, plus conflicting duplicates and outliers.
+
+    Args:
+        probs: out-of-fold probabilities from another ranker (`core.review_recipe`, a run's recipe), (rows, labels);
+            None = cross-fit TF-IDF here. `ranker` names where they came from.
 
     Raises:
         DataError: no labels, a single class, or fewer rows than the folds need (each with the fix).
     """
-    _check(dataset, folds)
+    check_reviewable(dataset, folds)
     progress = progress or (lambda fraction, message: None)
     started = time.perf_counter()
     given = dataset.label_matrix()
-    probs = out_of_fold_probs(dataset, folds, seed, lambda f, m: progress(0.8 * f, m))
+    if probs is None:
+        probs = out_of_fold_probs(dataset, folds, seed, lambda f, m: progress(0.8 * f, m))
+    elif np.shape(probs) != (len(dataset.frame), len(dataset.labels)):
+        raise DataError(f"out-of-fold probabilities of shape {np.shape(probs)} do not fit {len(dataset.frame)} rows "
+                        f"x {len(dataset.labels)} labels. Fix: compute them on this dataset.")
     if dataset.kind == "multilabel":
         progress(0.8, "Weighing each label against the others")
         probs = label_aware_probs(given, probs, folds, seed)
@@ -247,13 +259,15 @@ def find_label_issues(dataset: Dataset, folds: int = 5, seed: int = 42, progress
         conflicts.update({int(row): number for row in rows})
     progress(1.0, "Done")
     return LabelIssues(list(dataset.labels), dataset.kind, given, probs, quality, suspect, suggestion, conflicts,
-                       _outliers(dataset), folds, round(time.perf_counter() - started, 2))
+                       _outliers(dataset), folds, round(time.perf_counter() - started, 2), ranker)
 
 
 def issue_rows(issues: LabelIssues, texts: list[str], ids: list[str] | None = None) -> list[dict]:
     """The review queue: one entry per row with any issue, worst first (lowest label quality, then conflicts, then
     outliers). Each: id, row, text, types, given and suggested labels, out-of-fold probabilities, suspect labels
-    (cleanlab's flags) and the confident ones among them, quality, and the conflict group or outlier reason."""
+    (cleanlab's flags) and the confident ones among them, quality (of the worst suspect label), label_quality
+    (per label: the posterior probability that the given value is right), and the conflict group or outlier
+    reason."""
     ids = ids or [str(i) for i in range(len(texts))]
     rows = []
     for row in range(len(texts)):
@@ -272,16 +286,19 @@ def issue_rows(issues: LabelIssues, texts: list[str], ids: list[str] | None = No
             suspects = given if suspect else []
             confident = given if issues.confident[row] else []
             quality = float(issues.quality[row])
+            label_quality = {given[0]: round(quality, 4)}
         else:
             given = [label for label, on in zip(issues.labels, issues.given[row]) if on]
             suspects = [label for label, on in zip(issues.labels, suspect) if on]
             confident = [label for label, on in zip(issues.labels, issues.confident[row]) if on]
             quality = float(issues.quality[row][suspect].min()) if np.any(suspect) else float(issues.quality[row].min())
+            label_quality = {label: round(float(q), 4) for label, q in zip(issues.labels, issues.quality[row])}
         rows.append({"id": ids[row], "row": row, "task": issues.task, "text": texts[row], "types": types,
                      "given": given,
                      "suggested": issues.suggested(row) if "label" in types else given,
                      "probabilities": {label: round(float(p), 4) for label, p in zip(issues.labels, issues.probs[row])},
                      "suspect_labels": suspects, "confident_labels": confident, "quality": round(quality, 4),
+                     "label_quality": label_quality,
                      "conflict_group": issues.conflicts.get(row), "outlier": issues.outliers.get(row)})
     order = {"label": 0, "conflict": 1, "outlier": 2}
     return sorted(rows, key=lambda r: (order[r["types"][0]], r["quality"] if "label" in r["types"] else 0.0, r["row"]))
