@@ -143,6 +143,25 @@ def test_label_review_by_keyboard_survives_a_reload(server, page):
     page.get_by_role("tab", name="Review labels").click()
     expect(page.get_by_text(re.compile(r"^\d+ of [\d,]+ queued rows reviewed"))).to_have_text(re.compile(r"^1 of "))
     page.screenshot(path=str(ARTIFACTS / "review.png"), full_page=True)
+    # save the reviewed data as a new version, then retrain on it with a previous run's config
+    from core import runs
+    from core.config import TrainConfig
+    from core.paths import SAMPLE_MULTILABEL
+    from core.training.job import run_job
+
+    previous = runs.new_run_dir("browser-tfidf", FOLDERS["models"])
+    TrainConfig(model_kind="tfidf", data=str(SAMPLE_MULTILABEL)).to_json(previous / runs.CONFIG)
+    assert run_job(previous) == "succeeded"
+    page.get_by_role("button", name="Save as new version").click()
+    page.get_by_text(re.compile(r"^Saved browser-noisy-reviewed with the decisions applied")).wait_for()
+    changelog = json.loads((FOLDERS["datasets"] / "browser-noisy-reviewed" / "changelog.json").read_text())
+    assert changelog["actions"] == {"keep": 1} and changelog["source_version"] == "browser-noisy"
+    page.get_by_role("button", name="Train on the reviewed version").click()
+    page.wait_for_url(re.compile(r"/train\?run="), timeout=60_000)
+    started = [r for r in runs.list_runs(FOLDERS["models"]) if r.name != previous.name
+               and (r.config.get("data") or "").endswith("browser-noisy-reviewed")]
+    assert len(started) == 1 and started[0].config["model_kind"] == "tfidf"
+    page.screenshot(path=str(ARTIFACTS / "review-retrain.png"), full_page=True)
 
 
 
