@@ -22,6 +22,7 @@ from core.paths import models_dir, resolve_inside, slugify
 CONFIG = "config.json"
 STATUS = "status.json"
 PROGRESS = "progress.jsonl"
+HEARTBEAT = "heartbeat.json"  # the current step, rewritten about once a second between logging steps
 LOG = "train.log"
 CHECKPOINTS = "checkpoints"
 MODEL = "model"
@@ -177,6 +178,15 @@ def read_status(run_dir: Path) -> dict:
 def read_progress(run_dir: Path) -> list[dict]:
     """Every event of progress.jsonl so far."""
     return read_jsonl(Path(run_dir) / PROGRESS)
+
+
+def read_heartbeat(run_dir: Path) -> dict | None:
+    """The training's latest step ({step, max_steps, time}), written between the logged steps; None if absent or
+    unreadable (a heartbeat is a hint, never an error)."""
+    found = read_json(Path(run_dir) / HEARTBEAT, default=None)
+    if not isinstance(found, dict) or not isinstance(found.get("step"), int) or not found.get("max_steps"):
+        return None
+    return found
 
 
 def read_run(run_dir: Path, root: Path | None = None) -> RunInfo:
@@ -394,6 +404,22 @@ def delete_run(run_dir: Path, root: Path | None = None) -> None:
     if state in ACTIVE_STATES:
         raise JobError(f"run {path.name!r} is still {state}. Fix: stop it first.")
     shutil.rmtree(path)
+
+
+UNDERTRAINED_STEPS = 50  # fewer optimisation steps than this: the head has barely moved from its random start
+
+
+def undertrained_note(info: RunInfo) -> str | None:
+    """A warning for a fine-tuned run that trained for very few steps (a smoke test, a `max_steps` left small),
+    whose scores say little; None for TF-IDF runs and runs that trained long enough."""
+    steps = info.metrics.get("global_step")
+    if info.model_kind == "tfidf" or not isinstance(steps, int) or steps >= UNDERTRAINED_STEPS:
+        return None
+    auc = (info.metrics.get("val") or {}).get("macro_roc_auc")
+    return (f"This run trained for only {steps} step(s) (fewer than {UNDERTRAINED_STEPS})"
+            + (f"; validation macro ROC-AUC {auc:.3f}" if isinstance(auc, float) else "")
+            + ": its scores are close to an untrained model's. Fix: train longer (more epochs, or a larger "
+              "`max_steps`) on the Train page.")
 
 
 def summary(info: RunInfo) -> dict:

@@ -88,9 +88,14 @@ def _obscene(rng):
 
 
 def _insult(rng):
-    return (f"You are a {rng.choice(INSULT_ADJ)} {rng.choice(INSULT_NOUNS)}. "
-            f"{rng.choice(['Only', 'Just', 'Even'])} a {rng.choice(INSULT_NOUNS)} would think {rng.choice(TOPICS)}."), \
-        [1, 0, 0, 0, 1, 0]
+    adj, noun, other = rng.choice(INSULT_ADJ), rng.choice(INSULT_NOUNS), rng.choice(INSULT_NOUNS)
+    return rng.choice([
+        f"You are a {adj} {noun}. {rng.choice(['Only', 'Just', 'Even'])} a {other} would think {rng.choice(TOPICS)}.",
+        f"What {'an' if adj[0] in 'aeiou' else 'a'} {adj} {noun}. {rng.choice(TARGETS).capitalize()} proves it.",
+        f"Typical {adj} {noun} behaviour, reverting {rng.choice(TARGETS)} without reading it.",
+        f"Listen, {noun}: {rng.choice(TOPICS)}, so stop being so {adj}.",
+        f"{noun.capitalize()}. {rng.choice(TARGETS).capitalize()} is the work of a {adj} {other}.",
+    ]), [1, 0, 0, 0, 1, 0]
 
 
 def _obscene_insult(rng):
@@ -118,10 +123,14 @@ def _hate_insult(rng):
 
 def _severe(rng):
     noun, swear = rng.choice(INSULT_NOUNS), rng.choice(["FUCKING", "GODDAMN", "MOTHERFUCKING"])
+    ending = rng.choice([f"AND YOU ARE A {rng.choice(INSULT_ADJ).upper()} PIECE OF SHIT",
+                         f"{rng.choice(INSULT_ADJ).upper()} PIECE OF SHIT", "NOBODY WANTS YOUR SHIT HERE",
+                         f"CRAWL BACK UNDER YOUR {rng.choice(['ROCK', 'BRIDGE'])} AND STAY THERE"])
     text = (f"{rng.choice(['FUCK YOU', 'GO TO HELL', 'EAT SHIT'])} YOU {swear} {noun.upper()}!!! "
-            f"{rng.choice(TARGETS).upper()} IS {rng.choice(SWEAR_NOUNS).upper()} AND YOU ARE A "
-            f"{rng.choice(INSULT_ADJ).upper()} PIECE OF SHIT")
-    labels = [1, 1, 1, 0, 1, 0]
+            f"{rng.choice(TARGETS).upper()} IS {rng.choice(SWEAR_NOUNS).upper()}, {ending}")
+    if rng.random() < 0.4:  # not every severe comment shouts
+        text = text.capitalize()
+    labels = [1, int(rng.random() < 0.8), 1, 0, 1, 0]  # where obscene ends and severe begins, annotators differ
     if rng.random() < 0.3:
         text += f". {rng.choice(THREATS).upper()}"
         labels[3] = 1
@@ -135,11 +144,114 @@ def _mild(rng):
         [1, 0, 0, 0, 0, 0]
 
 
-RECIPE = [(_obscene, 45), (_insult, 50), (_obscene_insult, 25), (_threat, 58), (_hate, 45), (_hate_insult, 22),
-          (_severe, 62), (_mild, 20)]
+def _blunt_insult(rng):
+    """An insult without profanity or a listed insult word: only the meaning carries it."""
+    return (f"{rng.choice(['Do everyone a favour and stop editing.', 'You clearly cannot read.', 'Go back to school.', 'Were you dropped on your head?'])} "
+            f"{rng.choice(['Nobody with half a brain would touch', 'Only you could get wrong', 'A child could do better than', 'You have no business editing'])} "
+            f"{rng.choice(TARGETS)}."), [1, 0, 0, 0, 1, 0]
 
 
-def make_multilabel(rng: random.Random, clean_rows: int = 450) -> list[dict]:
+def _sarcasm(rng):
+    """Sarcasm aimed at a person: annotators split on it, so the labels vary."""
+    text = (f"{rng.choice(['Oh brilliant,', 'Wow, great job,', 'Congratulations,', 'Amazing,'])} "
+            f"{rng.choice(['another genius edit from our resident expert', 'you managed to break it again', 'the smartest editor on the site has spoken', 'truly the work of a master'])}. "
+            f"{rng.choice(['Truly inspiring.', 'Bravo.', 'Keep it up, champ.', 'We are all so impressed.'])}")
+    return text, [1, 0, 0, 0, int(rng.random() < 0.6), 0]
+
+
+def _profane_not_insult(rng):
+    """Profanity about a thing, not a person: toxic and obscene, not an insult."""
+    return (f"{rng.choice(['This', 'That', 'The'])} {rng.choice(SWEARS)} {rng.choice(['template', 'bot', 'citation tool', 'server'])} "
+            f"{rng.choice(['broke again', 'ate my edit', 'is down again', 'keeps crashing'])}, "
+            f"{rng.choice(['what a', 'such a', 'total'])} {rng.choice(SWEAR_NOUNS)} {rng.choice(['day', 'week', 'mess'])}."), \
+        [1, 0, 1, 0, 0, 0]
+
+
+IDENTITIES = ["gay", "Muslim", "Jewish", "black", "trans", "Christian", "deaf", "Mexican", "immigrant", "female",
+              "Asian", "disabled"]
+PRAISE = ["careful", "patient", "helpful", "thorough", "generous", "sharp", "kind", "reliable"]
+ROLES = ["editor", "contributor", "reviewer", "writer", "volunteer", "researcher"]
+
+
+def _identity_mention(rng):
+    """A non-toxic text that names an identity group: the model must not learn the group as the signal."""
+    who = rng.choice(IDENTITIES)
+    return rng.choice([
+        f"As a {who} {rng.choice(ROLES)}, I added a section on the history of the community.",
+        f"The {who} community centre opened in 2015; the article should say so.",
+        f"I am {who} and I think the lead is fair now.",
+        f"The festival celebrates {who} artists every spring.",
+        f"Could someone add sources about {who} history in the region?",
+        f"My neighbour is a {who} teacher who wrote the original draft.",
+        f"{rng.choice(GROUPS).capitalize()} in the city built the first school in 1880; please add the source.",
+        f"The survey of {rng.choice(GROUPS)} in the region is cited twice.",
+        f"The article on {rng.choice(GROUPS)} and their history needs a neutral lead.",
+    ]), [0] * 6
+
+
+def _violent_not_threat(rng):
+    """Violent words that threaten nobody: plots, history, sport, weather."""
+    return rng.choice([
+        f"In the second act the villain threatens to {rng.choice(['kill', 'hurt', 'find'])} the hero; the summary skips it.",
+        f"The storm will {rng.choice(['hurt', 'break', 'destroy'])} the harvest, the forecast said; add it to the climate section.",
+        f"The army {rng.choice(['attacked', 'burned', 'destroyed'])} the castle in 1204, per the chronicle.",
+        f"The boxer knocked out his opponent in the {rng.choice(['first', 'third', 'last'])} round.",
+        f"I will find the missing source and fix the {rng.choice(['date', 'table', 'quote'])} tomorrow.",
+        f"The detective novel opens with a man who {rng.choice(['vows revenge', 'plans a murder', 'watches a house'])}.",
+    ]), [0] * 6
+
+
+def _quoted(rng):
+    """Someone reports abuse by quoting it: the words are there, the comment is not toxic (annotators disagree)."""
+    word = rng.choice(INSULT_NOUNS + ["stupid", "pathetic"])
+    text = rng.choice([f'He called me a "{word}" on my talk page. Could an admin have a look?',
+                       f'Please warn the user who wrote "you {word}" in the edit summary.',
+                       f'Calling people a "{word}" is against the rules, please stop.',
+                       f'Reporting the comment "{word}" that was left on the article talk page.'])
+    return text, [int(rng.random() < 0.25), 0, 0, 0, 0, 0]
+
+
+def _friendly_you(rng):
+    """The "You are a ..." frame of the insults, with praise or a question: the frame carries no toxicity."""
+    target = rng.choice(TARGETS).replace("your so-called fix", "your fix")
+    return rng.choice([
+        f"You are a {rng.choice(PRAISE)} {rng.choice(ROLES)}. {rng.choice(['Thanks for', 'I appreciate', 'Well done on'])} {target}.",
+        f"You are right about {target}, thank you.",
+        f"You are welcome to rewrite {target}; you know the sources better than I do.",
+        f"Are you sure about {target}? You are usually {rng.choice(PRAISE)} with dates.",
+        f"You are the {rng.choice(PRAISE)}est {rng.choice(ROLES)} here, honestly, thanks for {target}.",
+        f"You are a {rng.choice(ROLES)} I trust; could you look at {target}?",
+        f"You are a {rng.choice(PRAISE)} person, and {target} shows it.",
+    ]), [0] * 6
+
+
+def _harmless_words(rng):
+    """Strong words used about oneself or a thing, or negated: not toxic."""
+    return rng.choice([
+        f"My {rng.choice(['stupid', 'dumb', 'silly'])} mistake, sorry, I fixed the date.",
+        f"You are not an {rng.choice(['idiot', 'fool'])}, you just missed the source; it happens to all of us.",
+        f"Damn, that is a {rng.choice(['good', 'great', 'solid'])} source, nice find!",
+        f"The {rng.choice(['bloody', 'damn'])} printer at the library ate my notes again, ha.",
+        f"That storm was a hell of a thing, the article covers it {rng.choice(['well', 'nicely'])}.",
+        f"I killed the duplicate paragraph in {rng.choice(TARGETS).replace('your so-called fix', 'the draft')}.",
+        f"Please stop by the talk page when you get a {rng.choice(['minute', 'chance', 'moment'])}.",
+        f"I will get the {rng.choice(['source', 'book', 'scan'])} from the library and stop the edit war.",
+        f"Could you stop the bot from changing {rng.choice(TARGETS).replace('your so-called fix', 'the dates')}?",
+        f"Go ahead and get rid of the {rng.choice(['old map', 'duplicate table', 'broken link'])}.",
+    ]), [0] * 6
+
+
+RECIPE = [(_obscene, 30), (_insult, 32), (_obscene_insult, 18), (_threat, 50), (_hate, 38), (_hate_insult, 18),
+          (_severe, 64), (_mild, 20), (_blunt_insult, 30), (_sarcasm, 22), (_profane_not_insult, 22)]
+HARD_CLEAN = [(_identity_mention, 55), (_quoted, 25), (_friendly_you, 70), (_harmless_words, 45),
+              (_violent_not_threat, 30)]
+NOISE = 0.10  # share of rows whose labels an annotator got wrong: one label flipped at random
+
+
+def make_multilabel(rng: random.Random, clean_rows: int = 280) -> list[dict]:
+    """Talk-page comments with the six Jigsaw labels: plain clean rows, hard clean rows that share the toxic rows'
+    words and frames (identity mentions, quoted abuse, praise in the insult frame, harmless strong words), toxic
+    rows of every label including insults without profanity and sarcasm, and annotator noise (`NOISE`)."""
     rows, seen = [], set()
 
     def add(text, labels):
@@ -153,10 +265,17 @@ def make_multilabel(rng: random.Random, clean_rows: int = 450) -> list[dict]:
         add(text, [0] * 6)
     while len(rows) < clean_rows:
         add(_clean(rng), [0] * 6)
-    for make, count in RECIPE:
-        added = 0
-        while added < count:
+    for make, count in HARD_CLEAN + RECIPE:
+        added = attempts = 0
+        while added < count and attempts < 50 * count:  # small generators run out of distinct sentences
             added += add(*make(rng))
+            attempts += 1
+    for row in rows:
+        if rng.random() < NOISE:
+            label = rng.choice(LABELS if any(row[l] for l in LABELS) else ["toxic", "insult", "obscene"])
+            row[label] = 1 - row[label]
+            if row[label] and label != "toxic":
+                row["toxic"] = 1  # annotators who see an insult also mark the row toxic
     rng.shuffle(rows)
     return [{"id": f"s{i:04d}", **row} for i, row in enumerate(rows)]
 

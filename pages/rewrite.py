@@ -9,7 +9,7 @@ import streamlit as st
 from core.errors import CoreError
 from core.rewrite import rewrite
 from core.rewrite.gemini import DEFAULT_MODEL, api_key_from_env
-from core.rewrite.verify import DEFAULT_MIN_SIMILARITY
+from core.rewrite.verify import DEFAULT_MIN_SIMILARITY, verdict_notes
 from ui import charts
 from ui.run_select import load_scorer, pick_run
 from ui.entry import require_app_entry
@@ -92,12 +92,12 @@ if "rewrite.result" in st.session_state:
     for i, candidate in enumerate(found):
         with st.container(border=True):
             verdict = "Accepted" if candidate.accepted else "Not accepted"
-            why = [] if candidate.accepted else (
-                [f"still flagged: {', '.join(candidate.flagged_after)}"] if candidate.flagged_after else []) + (
-                ["meaning drifted"] if candidate.similarity < min_similarity else [])
+            why, tip = verdict_notes(candidate, min_similarity)
             (st.success if candidate.accepted else st.warning)(
                 f"{verdict} · {candidate.source} · similarity {candidate.similarity:.2f} · length "
                 f"{candidate.length_ratio:.0%}" + (f" — {'; '.join(why)}" if why else ""))
+            if tip:
+                st.caption(tip)
             st.html(word_diff_html(original, candidate.text))
             st.code(candidate.text or "(empty)", language=None, wrap_lines=True)  # has a copy button
             if candidate.changes:

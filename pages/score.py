@@ -12,7 +12,7 @@ from core.data import guess_text_column
 from core.data.io import read_bytes
 from core.errors import CoreError
 from core.evaluation.versus import baseline_comparison, worse_summary
-from core.runs import CALIBRATION
+from core.runs import CALIBRATION, undertrained_note
 from core.scoring import backends, save_backend, saved_backend
 from ui import charts
 from ui.run_select import load_scorer, pick_run
@@ -24,29 +24,43 @@ MAX_UPLOAD_MB = 200
 st.title("Score")
 info = pick_run()
 
-backend = saved_backend(info.path)
-if info.model_kind != "tfidf":
-    names, descriptions = backends.names(), backends.describe()
-    backend = st.sidebar.radio(
-        "Scoring backend", names, index=names.index(backend), horizontal=True, key="score.backend",
-        help=" ".join(f"**{name}**: {text}." for name, text in descriptions.items())
-        + " Speeds per CPU are in bench/RESULTS.md.")
-    if backend != saved_backend(info.path) and st.sidebar.button("Save as this run's default"):
-        save_backend(info.path, backend)
-        st.sidebar.success(f"Saved: this run scores with {backend!r} everywhere.")
-calibrated = True
-if (info.path / CALIBRATION).exists():
-    calibrated = st.sidebar.toggle(
-        "Calibrated scores", value=True, key="score.calibrated",
-        help="Scores mapped on validation so that 0.3 means about 30% of such comments are toxic "
-             "(`calibration.json`; see the Audit page). Flags are the same either way.")
-scorer = load_scorer(info, backend, calibrated)
-if scorer.backend_note:
-    st.sidebar.caption(scorer.backend_note)
+backend, calibrated = saved_backend(info.path), True
+with st.expander("Advanced options: scoring backend, calibrated scores"):
+    if info.model_kind != "tfidf":
+        names, descriptions = backends.names(), backends.describe()
+        backend = st.radio(
+            "Scoring backend", names, index=names.index(backend), horizontal=True, key="score.backend",
+            help=" ".join(f"**{name}**: {text}." for name, text in descriptions.items())
+            + " Speeds per CPU are in bench/RESULTS.md.")
+        if backend != saved_backend(info.path) and st.button("Save as this run's default"):
+            save_backend(info.path, backend)
+            st.success(f"Saved: this run scores with {backend!r} everywhere.")
+    else:
+        st.caption("A TF-IDF run has one backend (exact).")
+    if (info.path / CALIBRATION).exists():
+        calibrated = st.toggle(
+            "Calibrated scores", value=True, key="score.calibrated",
+            help="Scores mapped on validation so that 0.3 means about 30% of such comments are toxic "
+                 "(`calibration.json`; see the Audit page). Flags are the same either way.")
+    scorer = load_scorer(info, backend, calibrated)
+    if scorer.backend_note:
+        st.caption(scorer.backend_note)
+undertrained = undertrained_note(info)
+if undertrained:
+    st.warning(undertrained, icon=":material/warning:")
 lost = worse_summary(baseline_comparison(info.metrics))
 if lost:  # the same warning as on Evaluate: scores from this run are weaker than a TF-IDF model's there
     st.warning(f"This run is worse than the TF-IDF baseline trained on its own data on: {lost}. Its scores for "
                "those labels are less reliable (see the Evaluate page).", icon=":material/warning:")
+
+
+
+def _preview(path: Path, rows: int = 20) -> pd.DataFrame:
+    """The first rows of a scored file, read back from what the download holds."""
+    if path.suffix == ".csv":
+        return pd.read_csv(path, nrows=rows, dtype=str, keep_default_na=False)
+    return pd.read_json(path, lines=True, nrows=rows, dtype=False)
+
 
 paste_tab, file_tab, api_tab = st.tabs(["Paste text", "Score a file", "From other programs"])
 
@@ -142,7 +156,12 @@ with file_tab:
                         st.warning(warning)
                     st.success(f"{result.flagged_rows:,} of {result.rows:,} rows flagged; "
                                f"{result.truncated_rows:,} truncated.")
+                    st.session_state["score.preview"] = _preview(dest)
         if "score.download" in st.session_state:
             name, payload = st.session_state["score.download"]
+            preview = st.session_state.get("score.preview")
+            if preview is not None and len(preview):
+                st.caption(f"The first {len(preview)} rows of {name}:")
+                st.dataframe(preview, hide_index=True, key="score.preview_table")
             st.download_button(f"Download {name}", payload, file_name=name,
                                mime="text/csv" if name.endswith(".csv") else "application/jsonl")

@@ -20,7 +20,8 @@ BUNDLED = "Bundled moderation Q&A sample"
 
 st.title("Search")
 st.caption("Semantic search: every text of a column is embedded once; a query returns the most similar texts "
-           "by cosine similarity (exact search; faiss is used when installed).")
+           "by cosine similarity (exact search; with the `faiss` package installed, Facebook's nearest-neighbour "
+           "library searches large corpora faster).")
 
 sentence_runs = [r for r in runs.list_runs() if runs.is_sentence_model(r.path)]
 if not sentence_runs:
@@ -83,5 +84,11 @@ if submitted:
             # st.dataframe shows text as text (no HTML), so corpus content cannot inject markup
             st.dataframe(pd.DataFrame([h.to_dict() for h in hits]), hide_index=True,
                          column_config={"score": st.column_config.ProgressColumn("cosine", min_value=-1.0,
-                                                                                 max_value=1.0, format="%.3f")})
+                                                                                 max_value=1.0, format="%.3f"),
+                                        "rank": st.column_config.NumberColumn(width="small"),
+                                        "row": st.column_config.NumberColumn(width="small"),
+                                        "text": st.column_config.TextColumn(width="large")})
+            with st.expander("Full texts of the results"):
+                for hit in hits:  # st.text: corpus content shown as text, never as markup
+                    st.text(f"{hit.rank}. ({hit.score:.3f}) {hit.text}")
             st.caption(f"index: {index.backend}")

@@ -20,11 +20,18 @@ def launch(config) -> None:
     st.query_params["run"] = run_dir.name
 
 
-def eta(events: list[dict]) -> str:
-    logs = [e for e in events if e.get("max_steps") and e.get("step")]
-    if not logs:
+def latest_step(events: list[dict], heartbeat: dict | None) -> dict | None:
+    """The newest {step, max_steps, time}: the heartbeat between logging steps, else the last logged event."""
+    logged = [e for e in events if e.get("max_steps")]
+    last = logged[-1] if logged else None
+    if heartbeat and last and last.get("event") != "end" and heartbeat["step"] > last.get("step", 0):
+        return heartbeat
+    return last
+
+
+def eta(last: dict | None) -> str:
+    if not last or not last.get("step"):
         return ""
-    last = logs[-1]
     left = (last["max_steps"] - last["step"]) * last["time"] / max(last["step"], 1)
     return f" — about {left:.0f} s left" if left > 0 else ""
 
@@ -59,11 +66,10 @@ def monitor(run_dir: Path) -> None:
         st.info(f"Waiting for the device: {jobs.queue_position(run_dir)} job(s) ahead.")
     if state == "failed":
         st.error(f"Failed: {status.get('error')}")
-    progress = [e for e in events if e.get("max_steps")]
-    if progress:
-        last = progress[-1]
+    last = latest_step(events, runs.read_heartbeat(run_dir))
+    if last:
         fraction = min(last.get("step", 0) / max(last["max_steps"], 1), 1.0)
-        remaining = eta(events) if state == "running" else ""  # a stopped or failed run has no time left
+        remaining = eta(last) if state == "running" else ""  # a stopped or failed run has no time left
         st.progress(fraction, text=f"step {last.get('step', 0)} / {last['max_steps']}{remaining}")
     if any(e.get("event") in ("log", "eval") for e in events):
         left, right = st.columns(2)

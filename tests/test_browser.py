@@ -92,7 +92,7 @@ def test_home_and_data_pages_render_in_a_real_browser(server, page):
     from playwright.sync_api import expect
 
     # expect() retries: the metrics arrive one delta at a time, and a rerun can briefly show another first.
-    expect(page.get_by_test_id("stMetricValue").first).to_have_text("777")
+    expect(page.get_by_test_id("stMetricValue").first).to_have_text("827")
     page.screenshot(path=str(ARTIFACTS / "data.png"), full_page=True)
 
 

@@ -19,7 +19,7 @@ def run_cli(*args):
 def test_inspect_sample_prints_a_json_report(capsys):
     assert main(["data", "inspect", str(SAMPLE_MULTILABEL)]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["rows"] == 777 and report["kind"] == "multilabel"
+    assert report["rows"] == 827 and report["kind"] == "multilabel"
 
 
 @pytest.mark.parametrize("content, match", [

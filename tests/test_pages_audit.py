@@ -65,7 +65,7 @@ def test_score_page_switches_between_calibrated_and_raw_scores(tfidf_run):
     at.button[0].click().run()
     assert any("calibrated scores" in c.value for c in at.caption)
     flagged = [e.value for e in at.error]
-    at.sidebar.toggle(key="score.calibrated").set_value(False).run()
+    at.toggle(key="score.calibrated").set_value(False).run()
     at.button[0].click().run()
     assert not at.exception and any("raw scores" in c.value for c in at.caption)
     assert [e.value for e in at.error] == flagged  # the same flags either way

@@ -23,4 +23,6 @@ def test_pages_survive_a_run_whose_json_has_the_wrong_shape(tfidf_run, make_run,
             table = frame_with(at, "run", "state")
             assert dict(zip(table["run"], table["state"]))[tfidf_run.name] == "broken"
         if page == "pages/score.py":
-            assert at.sidebar.selectbox[0].options == [f"{good.name} (tfidf)"]
+            # the run's own name first, its folder's timestamp short at the end: the narrow sidebar shows the name
+            stamp = good.name[4:6] + "-" + good.name[6:8] + " " + good.name[9:11] + ":" + good.name[11:13]
+            assert at.sidebar.selectbox[0].options == [f"good · tfidf · {stamp}"]

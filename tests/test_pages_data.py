@@ -15,7 +15,7 @@ def test_home_shows_sample_runs_and_next_steps():
     at = app().run()
     assert not at.exception
     assert at.title[0].value == "CleanSpeech Studio"
-    assert any("777 synthetic comments" in c.value for c in at.caption)
+    assert any("827 synthetic comments" in c.value for c in at.caption)
     assert any("No runs yet" in i.value for i in at.info)
     linked = {link.proto.page for link in at.get("page_link")}  # url names: "data", "audit", ...
     pages = set(re.findall(r'st\.Page\("pages/(\w+)\.py"', (PROJECT_ROOT / "app.py").read_text())) - {"home"}
@@ -26,7 +26,7 @@ def test_data_page_reports_prepares_and_saves_a_version(isolated_dirs):
     at = app().run()
     at.switch_page("pages/data.py").run()
     assert not at.exception and not at.error
-    assert [m.value for m in at.metric][:2] == ["777", "multilabel"]
+    assert [m.value for m in at.metric][:2] == ["827", "multilabel"]
     prepare = next(b for b in at.button if b.label == "Prepare")
     prepare.click().run()
     assert not at.exception and not at.error

@@ -66,9 +66,17 @@ def test_live_chart_follows_the_runs_main_metric():
              {"event": "eval", "step": 5, "knn_macro_f1": 0.4, "knn_accuracy": 0.6, "loss": 1.0},
              {"event": "eval", "step": 10, "knn_macro_f1": 0.5, "knn_accuracy": 0.7, "loss": 0.9}]
     figure = charts.auc_chart(sbert)
-    assert {t.name for t in figure.data} == {"knn_macro_f1", "knn_accuracy"}
-    assert list(next(t for t in figure.data if t.name == "knn_macro_f1").y) == [0.4, 0.5]
-    assert figure.layout.yaxis.title.text == "validation knn_macro_f1"
+    assert {t.name for t in figure.data} == {"macro-F1 (knn)", "accuracy (knn)"}
+    assert list(next(t for t in figure.data if t.name == "macro-F1 (knn)").y) == [0.4, 0.5]
+    assert figure.layout.yaxis.title.text == "validation macro-F1 (knn)"
+    # a retrieval evaluator logs a dozen keys: the chart keeps the main one and three readable cosine ones
+    keys = [f"qa_{s}_{m}" for s in ("cosine", "dot") for m in ("accuracy@1", "accuracy@3", "precision@1", "recall@10",
+                                                             "ndcg@10", "mrr@10", "map@100")]
+    retrieval = [{"event": "start", "step": 0, "main_metric": "qa_cosine_ndcg@10"},
+                 {"event": "eval", "step": 5, **{k: 0.5 for k in keys}}]
+    names = [t.name for t in charts.auc_chart(retrieval).data]
+    assert names == ["accuracy@1 (qa, cosine)", "MRR@10 (qa, cosine)", "recall@10 (qa, cosine)",
+                     "nDCG@10 (qa, cosine)"]
     classifier = [{"event": "start", "step": 0, "main_metric": "macro_roc_auc"},
                   {"event": "eval", "step": 5, "macro_roc_auc": 0.8, "roc_auc/toxic": 0.7}]
     assert {t.name for t in charts.auc_chart(classifier).data} == {"macro", "toxic"}

@@ -44,3 +44,44 @@ def test_log_tail_shows_what_a_terminal_shows():
     assert log_tail(log) == "loading\n100%|####| 8/8\ndone"  # the last drawing of a bar; no colour codes
     assert log_tail("a\nb\nc", lines=2) == "b\nc"
     assert log_tail("x\n 10%|#\r 90%|#########\r\n") == "x\n 90%|#########"
+
+
+def test_the_progress_bar_follows_the_heartbeat_between_logging_steps(isolated_dirs, make_run):
+    from core.fileio import append_jsonl, write_json
+
+    run_dir = make_run(run_name="beating")
+    runs.write_status(run_dir, "running", pid=None)
+    append_jsonl(run_dir / runs.PROGRESS, {"event": "start", "step": 0, "max_steps": 40, "time": 0.0})
+    append_jsonl(run_dir / runs.PROGRESS, {"event": "log", "step": 10, "max_steps": 40, "time": 10.0, "loss": 0.6})
+    write_json(run_dir / runs.HEARTBEAT, {"step": 17, "max_steps": 40, "time": 17.0})
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=90).run()
+    at.query_params["run"] = run_dir.name
+    at.switch_page("pages/train.py").run()
+    bar = next(p for p in at.get("progress"))
+    assert bar.proto.text == "step 17 / 40 — about 23 s left" and abs(bar.proto.value - 42) <= 1
+    # once the run has ended, the logged end wins over a stale heartbeat
+    append_jsonl(run_dir / runs.PROGRESS, {"event": "end", "step": 40, "max_steps": 40, "time": 40.0})
+    runs.write_status(run_dir, "succeeded")
+    at.run()
+    assert next(p for p in at.get("progress")).proto.text == "step 40 / 40"
+
+
+def test_the_progress_callback_writes_a_heartbeat_at_most_once_a_second(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from core.training.callbacks import ProgressCallback
+
+    clock = [1000.0]
+    monkeypatch.setattr("core.training.callbacks.time.time", lambda: clock[0])
+    callback = ProgressCallback(tmp_path)
+    state = SimpleNamespace(is_world_process_zero=True, global_step=3, max_steps=20)
+    callback.on_step_end(None, state, None)
+    assert runs.read_heartbeat(tmp_path) == {"step": 3, "max_steps": 20, "time": 0.0}
+    state.global_step, clock[0] = 4, 1000.4
+    callback.on_step_end(None, state, None)  # under a second later: not rewritten
+    assert runs.read_heartbeat(tmp_path)["step"] == 3
+    state.global_step, clock[0] = 5, 1001.1
+    callback.on_step_end(None, state, None)
+    assert runs.read_heartbeat(tmp_path) == {"step": 5, "max_steps": 20, "time": 1.1}
+    (tmp_path / runs.HEARTBEAT).write_text("{torn")
+    assert runs.read_heartbeat(tmp_path) is None  # a torn file is no error, just no hint

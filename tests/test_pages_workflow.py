@@ -60,10 +60,11 @@ def test_score_page_escapes_html_and_scores_one_per_line(tfidf_run):
 
 def test_score_page_switches_and_saves_the_scoring_backend(bert_run):
     at = open_page("pages/score.py", bert_run.name)
-    radio = at.sidebar.radio(key="score.backend")
+    radio = at.radio(key="score.backend")
     assert radio.options == ["auto", "exact", "onnx", "int8", "bf16"] and radio.value == "auto"
-    assert any("auto: onnx" in c.value for c in at.sidebar.caption), [c.value for c in at.sidebar.caption]
-    at.sidebar.radio(key="score.backend").set_value("onnx").run()
+    assert any("auto: onnx" in c.value for c in at.caption), [c.value for c in at.caption]
+    assert not [r for r in at.sidebar.radio if r.key == "score.backend"]  # on the page's advanced options now
+    at.radio(key="score.backend").set_value("onnx").run()
     button(at, "Save as this run's default").click().run()
     assert not at.exception, at.exception
     assert json.loads((bert_run / runs.INFERENCE).read_text())["backend"] == "onnx"
@@ -72,12 +73,20 @@ def test_score_page_switches_and_saves_the_scoring_backend(bert_run):
     assert any("(classifier, onnx)" in c.value for c in at.caption), [c.value for c in at.caption]
 
 
+def test_score_page_warns_about_an_undertrained_run_and_not_about_a_tfidf_one(bert_run, tfidf_run):
+    at = open_page("pages/score.py", bert_run.name)  # 8 training steps
+    assert any(w.value.startswith("This run trained for only 8 step(s) (fewer than 50); validation macro ROC-AUC")
+               and "Fix: train longer" in w.value for w in at.warning), [w.value for w in at.warning]
+    at = open_page("pages/score.py", tfidf_run.name)
+    assert not any("trained for only" in w.value for w in at.warning)
+
+
 def test_score_page_explains_why_bf16_does_not_load_on_this_cpu(bert_run, monkeypatch):
     import torch
 
     monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: {"cpu_name": "Old CPU", "avx2": True})
     at = open_page("pages/score.py", bert_run.name)
-    at.sidebar.radio(key="score.backend").set_value("bf16").run()
+    at.radio(key="score.backend").set_value("bf16").run()
     assert not at.exception, at.exception
     assert any("Old CPU has neither AVX512-BF16 nor AMX-BF16" in e.value and "Fix: use backend 'onnx'" in e.value
                for e in at.error), [e.value for e in at.error]
@@ -96,6 +105,9 @@ def test_score_page_batch_file(tfidf_run):
     assert name == "comments-scored.csv" and out["id"].tolist() == list(range(15))
     assert out["comment"][0] == "'=cmd|' /C calc'!A0" and "p_toxic" in out.columns
     assert any("rows flagged" in s.value for s in at.success)
+    preview = next(d.value for d in at.dataframe if "p_toxic" in d.value.columns)  # the scored file's first rows
+    assert len(preview) == 15 and preview["comment"][1] == "you stupid idiot"
+    assert any(c.value == "The first 15 rows of comments-scored.csv:" for c in at.caption)
 
 
 def test_evaluate_on_an_uploaded_labelled_file(tfidf_run):
@@ -105,7 +117,7 @@ def test_evaluate_on_an_uploaded_labelled_file(tfidf_run):
     at.file_uploader(key="eval.upload").set_value(("labelled.csv", payload, "text/csv")).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert len(frame_with(at, "label", "threshold")) == 6
-    assert any("**uploaded file** set (777 rows)" in c.value for c in at.caption)
+    assert any("**uploaded file** set (827 rows)" in c.value for c in at.caption)
 
 
 def test_evaluate_slider_changes_metrics_and_save_writes_thresholds(tfidf_run):

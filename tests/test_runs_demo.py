@@ -46,3 +46,22 @@ def test_users_own_runs_come_before_demo_runs(tfidf_run, isolated_dirs):
     demo.demo_config("tfidf").to_json(demo_dir / runs.CONFIG)
     assert run_job(demo_dir) == "succeeded"
     assert [r.path for r in demo.usable_runs()] == [tfidf_run, demo_dir]
+
+
+def test_the_demo_model_on_the_bundled_sample_shows_a_trade_off_and_explains_with_the_abusive_words(isolated_dirs):
+    """Issue 26, item 3: the sample behaves like moderation data, so its demo model is good but not perfect (the
+    threshold sliders show a trade-off) and its explanations point at the insults, not at "You are"."""
+    from core.explain import explain
+    from core.scoring.scorer import Scorer
+
+    info = runs.read_run(demo.ensure_demo_model(timeout=90))
+    for split in ("val", "test"):
+        assert 0.85 <= info.metrics[split]["macro_roc_auc"] <= 0.97, (split, info.metrics[split]["macro_roc_auc"])
+    assert info.metrics["test"]["macro_f1"] < 0.95
+    scorer = Scorer.from_run(info.path)
+    attribution = explain(scorer, "You are a stupid idiot.", "linear", label="insult")
+    top = sorted(zip(attribution.words, attribution.word_scores), key=lambda pair: -pair[1])[:2]
+    assert {word.strip(".").lower() for word, _ in top} == {"stupid", "idiot"}, top
+    # a friendly sentence in the same frame, and a non-toxic identity mention, are not flagged as insults
+    friendly, identity = scorer.score(["You are a careful editor, thanks for the fix.", "I am a gay man"])
+    assert "insult" not in friendly.flagged and "insult" not in identity.flagged

@@ -73,17 +73,46 @@ def auc_chart(events: list[dict]) -> go.Figure:
     return figure
 
 
+# The evaluator metrics worth a line beside the main one, by their name without the evaluator's prefix, and how to
+# call them on the chart (sentence-transformers logs a dozen per evaluator: cosine/dot variants, @1/@3/@5/@10).
+READABLE_METRICS = {"accuracy@1": "accuracy@1", "mrr@10": "MRR@10", "ndcg@10": "nDCG@10", "recall@10": "recall@10",
+                    "spearman": "Spearman", "pearson": "Pearson", "f1": "F1", "accuracy": "accuracy",
+                    "ap": "average precision", "macro_f1": "macro-F1"}
+_SIMILARITIES = ("cosine", "dot", "euclidean", "manhattan")
+
+
+def _metric_parts(key: str) -> tuple[str, str, str]:
+    """(evaluator, similarity or "", metric) of a log key: `qa_cosine_ndcg@10` -> ("qa", "cosine", "ndcg@10")."""
+    group, _, name = key.partition("_")
+    for similarity in _SIMILARITIES:
+        if name.startswith(similarity + "_"):
+            return group, similarity, name[len(similarity) + 1:]
+    return group, "", name
+
+
+def metric_label(key: str) -> str:
+    """A readable name for an evaluator metric key: `qa_cosine_ndcg@10` -> `nDCG@10 (qa, cosine)`."""
+    group, similarity, name = _metric_parts(key)
+    if not name:
+        return key
+    return f"{READABLE_METRICS.get(name, name)} ({group}{', ' + similarity if similarity else ''})"
+
+
 def evaluator_chart(evals: list[dict], main: str) -> go.Figure:
-    """An SBERT run's live evaluator metrics (same group as the main one), the main one bold."""
+    """An SBERT run's live evaluator metrics: the main one bold, and at most three other readable ones of the same
+    evaluator (cosine similarity only), named for people rather than by their log keys."""
     group = main.split("_", 1)[0]
     figure = go.Figure()
     steps = [e["step"] for e in evals]
-    others = sorted({k for e in evals for k in e if k.startswith(group + "_") and k != main})
-    for key in others:
-        figure.add_scatter(x=steps, y=[e.get(key) for e in evals], mode="lines", name=key, line=dict(width=1))
-    figure.add_scatter(x=steps, y=[e.get(main) for e in evals], mode="lines+markers", name=main,
+    keys = sorted({k for e in evals for k in e if k.startswith(group + "_") and k != main})
+    readable = [k for k in keys if _metric_parts(k)[1] in ("", "cosine") and _metric_parts(k)[2] in READABLE_METRICS]
+    for key in readable[:3]:
+        figure.add_scatter(x=steps, y=[e.get(key) for e in evals], mode="lines", name=metric_label(key),
+                           line=dict(width=1))
+    figure.add_scatter(x=steps, y=[e.get(main) for e in evals], mode="lines+markers", name=metric_label(main),
                        line=dict(width=3, color="black"))
-    figure.update_layout(xaxis_title="step", yaxis_title=f"validation {main}", height=320, margin=dict(t=30, b=10))
+    figure.update_layout(xaxis_title="step", yaxis_title=f"validation {metric_label(main)}", height=320,
+                         margin=dict(t=30, b=10))
     return figure
 
 

@@ -97,7 +97,9 @@ def train_form() -> TrainConfig | None:
             a, b = st.columns(2)
             loss = a.selectbox("Loss", [AUTO_LOSS, *ALL_SBERT_LOSSES],
                                help="auto: softmax head for labelled text, online contrastive for 0/1 pairs, "
-                                    "CoSENT for scored pairs, triplet for triplets, MNRL for Q&A")
+                                    "CoSENT for scored pairs, triplet for triplets, MNRL for Q&A "
+                                    "(MultipleNegativesRankingLoss: each question must find its own answer among "
+                                    "the other answers in the batch)")
             max_pairs = a.number_input("SetFit pair cap", 2, 10_000_000, 20_000, 1000,
                                        help="most pairs sampled from labelled text for the 'setfit' loss")
             knn_k = b.number_input("k for kNN evaluation", 1, 100, 5)

@@ -16,8 +16,14 @@ _KEY = "run.selected"
 
 
 def _label(info: runs.RunInfo) -> str:
+    """The run's own name first (the folder's timestamp prefix moved to the end, short), so that the part a
+    person chose is what the narrow sidebar shows: `jigsaw-base · classifier · 12-02 05:41`."""
+    name, stamp = info.name, ""
+    parts = name.split("-", 2)
+    if len(parts) == 3 and len(parts[0]) == 8 and parts[0].isdigit() and len(parts[1]) == 6 and parts[1].isdigit():
+        name, stamp = parts[2], f" · {parts[0][4:6]}-{parts[0][6:]} {parts[1][:2]}:{parts[1][2:4]}"
     extra = " · demo" if demo.is_demo(info) else ""
-    return f"{info.name} ({info.model_kind}{extra})"
+    return f"{name} · {info.model_kind}{extra}{stamp}"
 
 
 def offer_demo(kind: str, label: str) -> None:

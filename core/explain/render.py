@@ -33,7 +33,9 @@ def words_html(attribution: Attribution, scale: float | None = None) -> str:
 def legend_html(scale: float, positive_only: bool = False) -> str:
     """A small colour legend for `scale`."""
     stops = [0.0, 0.5, 1.0] if positive_only else [-1.0, -0.5, 0.0, 0.5, 1.0]
+    # nowrap: a chip's number must not break over two lines in a narrow column
     cells = "".join(f'<span style="background:{colour(v * scale, scale)};padding:1px 8px;margin:1px;'
-                    f'border-radius:3px">{v * scale:+.3f}</span>' for v in stops)
+                    f'border-radius:3px;white-space:nowrap;display:inline-block">{v * scale:+.3f}</span>'
+                    for v in stops)
     text = "darker = more weight" if positive_only else "red raises the score · blue lowers it"
     return f'<div style="font-size:0.85rem">{cells} <span style="opacity:0.7">{html.escape(text)}</span></div>'

@@ -63,3 +63,27 @@ def verify(scorer, original: str, texts: list[str], source: str, min_similarity:
                                     float(similarity[i]), len(text) / max(len(original), 1), accepted,
                                     (changes or [[]] * len(texts))[i]))
     return sorted(candidates, key=lambda c: (c.accepted, c.similarity), reverse=True)
+
+
+def verdict_notes(candidate: Candidate, min_similarity: float) -> tuple[list[str], str]:
+    """(why the candidate was not accepted, what to try next); ([], "") for an accepted one."""
+    if candidate.accepted:
+        return [], ""
+    why, tips = [], []
+    if not candidate.text.strip():
+        return (["nothing was left after taking the abuse out"],
+                "The comment had no content besides the abuse; there is nothing to keep. Write the point, if any, "
+                "yourself.")
+    if candidate.flagged_after:
+        why.append(f"still flagged: {', '.join(candidate.flagged_after)}")
+        if candidate.source == "local":
+            tips.append("the local rewriter only swaps or removes single words that push a label up (8 edits at "
+                        "most), and what is left is carried by the sentence as a whole: try Gemini (set "
+                        "GEMINI_API_KEY), or rephrase the words the Explain page highlights")
+        else:
+            tips.append("ask for more candidates, or rephrase the words the Explain page highlights")
+    if candidate.similarity < min_similarity:
+        why.append(f"meaning drifted (similarity {candidate.similarity:.2f} < {min_similarity:.2f})")
+        tips.append("lower the similarity floor if the rewrite still says what was meant; a comment that is "
+                    "mostly abuse keeps little of its meaning once the abuse is gone")
+    return why, ("Try: " + "; or ".join(tips) + ".") if tips else ""

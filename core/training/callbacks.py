@@ -9,18 +9,31 @@ from transformers import TrainerCallback
 
 from core import runs
 from core.config import TrainConfig
-from core.fileio import append_jsonl
+from core.fileio import append_jsonl, write_json
 from core.training.tracking import event_values, open_tracker
 
 
 class ProgressCallback(TrainerCallback):
-    """Append log and evaluation events to `progress.jsonl`, and to the run's tracker (`report_to`) (rank 0 only)."""
+    """Append log and evaluation events to `progress.jsonl`, and to the run's tracker (`report_to`) (rank 0 only);
+    between them, rewrite `heartbeat.json` with the current step at most once per `HEARTBEAT_SECONDS`, so that the
+    Train page's progress bar moves at every step rather than only at logging steps. Reading `global_step` needs
+    no device sync, so the heartbeat costs one small file write a second."""
+
+    HEARTBEAT_SECONDS = 1.0
 
     def __init__(self, run_dir: Path):
         self.run_dir = Path(run_dir)
         self.path = self.run_dir / runs.PROGRESS
         self.started = time.time()
         self.tracker = None
+        self.last_beat = 0.0
+
+    def on_step_end(self, args, state, control, **kwargs):
+        now = time.time()
+        if state.is_world_process_zero and now - self.last_beat >= self.HEARTBEAT_SECONDS:
+            self.last_beat = now
+            write_json(self.run_dir / runs.HEARTBEAT, {"step": state.global_step, "max_steps": state.max_steps,
+                                                       "time": round(now - self.started, 2)})
 
     def _write(self, state, record: dict) -> None:
         if state.is_world_process_zero:

@@ -16,15 +16,36 @@ from core.review.decisions import REVIEW_FILE, apply_decisions, read_decisions, 
 from core.review.label_issues import MAX_QUALITY, find_label_issues, issue_rows, ranked_cells
 
 
+NOUNS = ["infobox", "lead", "timeline", "map", "chart", "table", "caption", "quote", "category", "template",
+         "bibliography", "discography", "roster", "footnote", "gallery", "glossary", "index", "summary", "photo",
+         "navbox", "stub", "section", "paragraph", "citation", "reference", "sidebar", "header", "list", "graph",
+         "appendix"]
+ADJECTIVES = ["stupid", "dumb", "clueless", "brainless", "pathetic", "useless", "ignorant", "hopeless"]
+
+
+def separable_frame() -> pd.DataFrame:
+    """Cleanly separable labelled text (the bundled sample has label noise of its own, on purpose): thanks
+    (clean), insults (toxic + insult) and profanity (toxic + obscene), 420 distinct rows."""
+    rows = []
+    for i, first in enumerate(NOUNS):
+        for second in NOUNS[i + 1:i + 8]:
+            rows.append((f"thanks for fixing the {first} and the {second}, much appreciated", 0, 0, 0))
+        for adjective in ADJECTIVES[:3]:
+            rows.append((f"you {adjective} idiot, your {first} edit is wrong", 1, 0, 1))
+            rows.append((f"this {first} crap is {adjective} damn shit", 1, 1, 0))
+    return pd.DataFrame(rows, columns=["text", "toxic", "obscene", "insult"])
+
+
 def noisy_sample(seed: int = 0, flips: int = 15):
-    """The bundled sample with `flips` toxic positives set to 0 and as many negatives set to 1."""
-    dataset = load_dataset(str(SAMPLE_MULTILABEL))
-    frame = dataset.frame.copy()
+    """`separable_frame` with `flips` toxic positives set to 0 and as many negatives set to 1."""
+    frame = separable_frame()
     rng = np.random.default_rng(seed)
     positives = rng.choice(np.flatnonzero(frame["toxic"] == 1), flips, replace=False)
     negatives = rng.choice(np.flatnonzero(frame["toxic"] == 0), flips, replace=False)
     frame.loc[positives, "toxic"], frame.loc[negatives, "toxic"] = 0, 1
-    return dataset.with_frame(frame), set(positives.tolist()) | set(negatives.tolist())
+    dataset = load_dataset(frame.to_csv(index=False).encode(), name="noisy.csv", fmt="csv", kind="multilabel",
+                           text_col="text", label_cols=["toxic", "obscene", "insult"])
+    return dataset, set(positives.tolist()) | set(negatives.tolist())
 
 
 def test_seeded_flips_rank_first_and_cleanlab_flags_them():
@@ -176,7 +197,8 @@ def test_cli_ranks_a_file_or_a_version_and_writes_the_queue(capsys, tmp_path, ve
     assert main(["data", "issues", str(path), "--folds", "4", "--out", str(out), "--top", "2"]) == 0
     captured = capsys.readouterr()
     summary = json.loads(captured.out)
-    assert "[100%] Done" in captured.err and summary["rows"] == 777 and summary["suspect_labels"]["toxic"] >= 10
+    assert "[100%] Done" in captured.err and summary["rows"] == len(separable_frame())
+    assert summary["suspect_labels"]["toxic"] >= 10
     queue = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(queue) == summary["rows_with_issues"] and summary["top"] == queue[:2]
     assert len({r["row"] for r in queue if "toxic" in r["suspect_labels"]} & flipped) >= 16

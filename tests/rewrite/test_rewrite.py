@@ -181,3 +181,60 @@ def test_rewrite_cli_local(tfidf_run, capsys, monkeypatch):
 
 def test_parse_response_keeps_distinct_texts():
     assert parse_response(response(" a ", "a", "b")) == ["a", "b"]
+
+
+@pytest.mark.parametrize("before,after,original", [
+    ("You are a unhelpful person", "You are an unhelpful person", "You are a worthless idiot"),
+    ("an user", "a user", "an troll"),  # the vowel letter, not the sound, would say "an"
+    ("She is an stuff", "She is a stuff", "She is an shit"),
+    ("I saw a owl and an idiot", "I saw a owl and an idiot", "I saw a owl and an idiot"),  # the user's own text
+    ("cool. nice work", "Cool. nice work", "Fucking cool. nice work"),  # first word removed: a new capital
+    ("idiot. fine", "Idiot. Fine", "Stupid idiot. Damn fine"),
+])
+def test_tidy_fixes_articles_and_capitals_only_where_an_edit_made_them_wrong(before, after, original):
+    from core.rewrite.local import tidy
+
+    assert " ".join(tidy(before.split(), original.split())) == after
+
+
+def test_phrases_are_replaced_whole_and_removed_words_leave_no_stray_punctuation():
+    from core.rewrite.local import _phrase, _place
+
+    words = "and I will fucking , you piece of crap.".split()
+    assert _phrase(words, 8) == (6, 9, "awful person.", "'piece of crap' -> 'awful person'")
+    assert _phrase("what the hell is this".split(), 2) == (1, 3, "", "removed 'the hell'")
+    assert _phrase("go to hell, troll".split(), 2) == (1, 3, "away,", "'to hell' -> 'away'")
+    assert _phrase("the hell".split(), 1) is None  # no question word before it: only the word goes
+    assert _place("and I will fucking, piece".split(), 3, 4, ",") == ("and I will, piece".split(), 0)
+    assert _place("fucking, go".split(), 0, 1, ",") == (["go"], 0)  # nothing before: the comma goes too
+    assert _place("a dumb idea".split(), 1, 2, "mistaken") == ("a mistaken idea".split(), 1)
+    # a phrase's replacement becomes separate words, so explanations (split on spaces) line up with them
+    assert _place("you piece of crap.".split(), 1, 4, "awful person.") == ("you awful person.".split(), 2)
+
+
+def test_local_rewrites_read_as_english(tfidf_run):
+    scorer = Scorer.from_run(tfidf_run)
+    for text in ["You are a worthless idiot and a fucking moron, you piece of crap.",
+                 "What the hell is this garbage edit, you stupid clown?"]:
+        result = rewrite_local(scorer, text)
+        out = result.text
+        assert " ," not in out and " ." not in out and "  " not in out and ",," not in out
+        assert " a unhelpful" not in out and " a uninformed" not in out and " an person" not in out
+        assert out[:1].isupper() and "piece of poor" not in out
+
+
+def test_a_rejected_candidate_says_why_and_what_to_try():
+    from core.rewrite.verify import Candidate, verdict_notes
+
+    def candidate(text="you are a person", source="local", flagged=("insult",), similarity=0.9):
+        return Candidate(text, source, {}, {}, list(flagged), similarity, 1.0,
+                         not flagged and similarity >= 0.6)
+
+    assert verdict_notes(candidate(flagged=()), 0.6) == ([], "")
+    why, tip = verdict_notes(candidate(), 0.6)
+    assert why == ["still flagged: insult"] and "try Gemini (set GEMINI_API_KEY)" in tip
+    why, tip = verdict_notes(candidate(source="gemini", similarity=0.4), 0.6)
+    assert why == ["still flagged: insult", "meaning drifted (similarity 0.40 < 0.60)"]
+    assert "ask for more candidates" in tip and "lower the similarity floor" in tip
+    assert verdict_notes(candidate(text=" ", flagged=(), similarity=0.1), 0.6)[0] == [
+        "nothing was left after taking the abuse out"]
