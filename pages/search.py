@@ -82,11 +82,14 @@ if submitted:
                 continue
             bar.empty()
             # st.dataframe shows text as text (no HTML), so corpus content cannot inject markup
+            # the text right after the rank and as wide as the panel allows; the cosine bar last; every result's
+            # whole text below (a table cell cannot wrap)
             st.dataframe(pd.DataFrame([h.to_dict() for h in hits]), hide_index=True,
+                         column_order=["rank", "text", "score"],
                          column_config={"score": st.column_config.ProgressColumn("cosine", min_value=-1.0,
-                                                                                 max_value=1.0, format="%.3f"),
-                                        "rank": st.column_config.NumberColumn(width="small"),
-                                        "row": st.column_config.NumberColumn(width="small"),
+                                                                                 max_value=1.0, format="%.3f",
+                                                                                 width="small"),
+                                        "rank": st.column_config.NumberColumn(width=40),
                                         "text": st.column_config.TextColumn(width="large")})
             with st.expander("Full texts of the results"):
                 for hit in hits:  # st.text: corpus content shown as text, never as markup

@@ -37,6 +37,9 @@ def test_search_page_shows_fine_tuned_and_base_results(make_run, tiny_sbert, tin
     assert len(tables) == 2 and all(len(t) == 5 for t in tables)
     assert list(tables[0].columns) == ["rank", "score", "row", "text"]
     assert tables[0]["score"].is_monotonic_decreasing
+    # whole texts under the tables (a table cell cannot wrap): rank, cosine and the complete answer, as text
+    full = [t.value for t in at.text if t.value.startswith("1. (")]
+    assert len(full) == 2 and full[0].endswith(tables[0]["text"][0])
 
 
 def test_train_page_refuses_qa_data_for_a_classifier_and_launches_sbert(isolated_dirs):
