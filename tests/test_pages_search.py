@@ -27,6 +27,7 @@ def test_search_page_shows_fine_tuned_and_base_results(make_run, tiny_sbert, tin
     assert run_job(run_dir, model=copy.deepcopy(tiny_sbert_model)) == "succeeded"
     at = open_page("pages/search.py")
     assert not at.exception and at.sidebar.selectbox[0].value == run_dir.name
+    assert any("nearest-neighbour library" in c.value for c in at.caption)  # faiss is said what it is
     assert next(s for s in at.selectbox if s.label == "Text column to index").value == "answer"  # pre-selected
     query = "<img src=x onerror=alert(1)> Yes, the reported user never sees who flagged the comment."
     at.text_input(key="search.query").set_value(query)
@@ -50,6 +51,8 @@ def test_train_page_refuses_qa_data_for_a_classifier_and_launches_sbert(isolated
     assert any("only SBERT runs train on pairs, triplets or Q&A" in e.value for e in at.error)
     assert not any(isolated_dirs[0].glob("*/config.json"))
     at.radio[0].set_value("sbert")
+    assert "MultipleNegativesRankingLoss: each question must find its own answer" in next(
+        s for s in at.selectbox if s.label == "Loss").help  # the acronym is spelled out
     next(s for s in at.selectbox if s.label == "Loss").set_value("cached_mnrl")
     next(b for b in at.button if b.label == "Start training").click().run()
     assert not at.error, [e.value for e in at.error]

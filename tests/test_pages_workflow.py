@@ -233,6 +233,9 @@ def test_explain_page_runs_all_methods_on_a_transformer_run(bert_run):
     assert len(html_blocks(at)) == 8
     checks = [c for c in at.caption if "convergence delta" in c.value or "additivity error" in c.value]
     assert len(checks) == 2 and all(c.help for c in checks)  # the numbers are named in words and explained
+    assert any("IG's completeness gap" in c.help for c in checks) and any("SHAP's gap" in c.help for c in checks)
+    chips = [h for h in html_blocks(at) if "red raises the score" in h or "darker = more weight" in h]
+    assert chips and all(h.count("white-space:nowrap") >= 3 for h in chips)  # legend chips never wrap
     at.selectbox(key="explain.label").set_value("threat").run()
     assert all("(threat)" in c.value for c in at.caption if c.value.startswith("p("))
 
