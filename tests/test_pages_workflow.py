@@ -280,6 +280,22 @@ def test_rewrite_page_local_backend_verifies_and_escapes(tfidf_run, monkeypatch)
     assert any(w.value == "Paste a comment to rewrite first." for w in at.warning)
 
 
+def test_a_rejected_rewrite_says_why_and_what_to_try(tfidf_run, monkeypatch):
+    import core.rewrite.local as local
+
+    # the local rewriter finds nothing it may edit: the text comes back unchanged and still flagged
+    monkeypatch.setattr(local, "rewrite_local", lambda scorer, text: local.LocalRewrite(text, [], 0, False, 0.0))
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=120)
+    at.query_params.update({"run": tfidf_run.name, "text": "you stupid idiot, you moron"})
+    at.run()
+    at.switch_page("pages/rewrite.py").run()
+    button(at, "Rewrite").click().run()
+    assert not at.exception
+    verdict = next(w.value for w in at.warning if w.value.startswith("Not accepted · local"))
+    assert "still flagged: " in verdict
+    assert any(c.value.startswith("Try: the local rewriter only swaps or removes single words") for c in at.caption)
+
+
 def test_evaluate_multiclass_decision_rule_sliders_follow_and_save(make_run, write):
     from core.training.job import run_job
 
