@@ -21,6 +21,10 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(PY) -m pytest -m slow
 
+# the analyst's journey in a real browser (about 3 minutes; .ci/run calls it after `make test`)
+test-journey: $(STAMP)
+	$(PY) -m pytest -m journey
+
 bench: $(STAMP)
 	$(PY) bench/dedup.py
 	$(PY) bench/train_throughput.py

@@ -5,6 +5,7 @@ updates, stop, resume) -> Runs (compare both) -> Evaluate (a slider moves the er
 text and a file, both downloaded) -> Explain (every method) -> Rewrite (local) -> Search (the SBERT Q&A demo).
 
 Each step saves a screenshot under test-artifacts/journey/ and fails on an exception box or a console error.
+It is its own suite (`make test-journey`, about 3 minutes), which .ci/run runs after `make test`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import pytest
 from core.paths import PROJECT_ROOT
 from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, _free_port
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.journey]
 SHOTS = ARTIFACTS / "journey"
 
 
