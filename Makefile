@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(PY) bench/score_throughput.py
 	$(PY) bench/explain_speed.py
 	$(PY) bench/rewrite_local.py
+	$(PY) bench/page_rerun.py
 	$(PY) bench/sbert_quality.py all 1 128
 
 samples: $(STAMP)
