@@ -29,15 +29,11 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """`streamlit run app.py --server.headless true` on a free localhost port, with its own runs folder."""
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed (.ci/run installs it)")
+def launch_app(models: Path, datasets: Path) -> tuple[subprocess.Popen, str]:
+    """`streamlit run app.py --server.headless true` on a free localhost port with these runs and dataset
+    folders; returns the process and its URL once it answers its health check."""
     port = _free_port()
-    FOLDERS.update(models=tmp_path_factory.mktemp("models"), datasets=tmp_path_factory.mktemp("datasets"))
-    env = {**os.environ, "CLEANSPEECH_MODELS_DIR": str(FOLDERS["models"]),
-           "CLEANSPEECH_DATASETS_DIR": str(FOLDERS["datasets"])}
+    env = {**os.environ, "CLEANSPEECH_MODELS_DIR": str(models), "CLEANSPEECH_DATASETS_DIR": str(datasets)}
     process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                                 "--server.port", str(port), "--server.address", "127.0.0.1"],
                                cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -46,12 +42,20 @@ def server(tmp_path_factory):
     while time.time() < deadline:
         try:
             if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                break
+                return process, url
         except OSError:
             time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail(f"streamlit did not start: {process.stdout.read().decode()[-2000:]}")
+    process.kill()
+    pytest.fail(f"streamlit did not start: {process.stdout.read().decode()[-2000:]}")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The app on a free localhost port, with its own runs and datasets folders."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium is not installed (.ci/run installs it)")
+    FOLDERS.update(models=tmp_path_factory.mktemp("models"), datasets=tmp_path_factory.mktemp("datasets"))
+    process, url = launch_app(FOLDERS["models"], FOLDERS["datasets"])
     yield url
     process.terminate()
     process.wait(timeout=20)

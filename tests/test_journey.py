@@ -10,18 +10,13 @@ It is its own suite (`make test-journey`, about 3 minutes), which .ci/run runs a
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from core.paths import PROJECT_ROOT
-from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, _free_port
+from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, launch_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.journey]
 SHOTS = ARTIFACTS / "journey"
@@ -36,23 +31,7 @@ def app(tmp_path_factory):
 
     folders = {name: tmp_path_factory.mktemp(name) for name in ("models", "datasets")}
     tiny = build_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
-    port = _free_port()
-    env = {**os.environ, "CLEANSPEECH_MODELS_DIR": str(folders["models"]),
-           "CLEANSPEECH_DATASETS_DIR": str(folders["datasets"])}
-    process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                                "--server.port", str(port), "--server.address", "127.0.0.1"],
-                               cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail(f"streamlit did not start: {process.stdout.read().decode()[-2000:]}")
+    process, url = launch_app(folders["models"], folders["datasets"])
     yield {"url": url, "tiny": tiny, **folders}
     process.terminate()
     process.wait(timeout=20)
