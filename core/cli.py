@@ -126,8 +126,9 @@ def cmd_data_issues(args) -> int:
             review_recipe.write_status(folder, state="running", fraction=round(fraction, 4), message=message,
                                        pid=os.getpid())
 
+    previous = None
     if args.status:  # a stop from the page (SIGTERM) unwinds normally: temporary fold runs are removed
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+        previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         probs, ranker = None, "TF-IDF"
         if args.recipe:
@@ -150,6 +151,9 @@ def cmd_data_issues(args) -> int:
             review_recipe.write_status(folder, state="failed", error=str(exc) if isinstance(exc, CoreError)
                                        else f"{type(exc).__name__}: {exc}")
         raise
+    finally:
+        if previous is not None:  # called in-process (tests, embedding): leave the caller's handler as it was
+            signal.signal(signal.SIGTERM, previous)
     counts = {kind: sum(kind in row["types"] for row in queue) for kind in ("label", "conflict", "outlier")}
     summary = {"rows": len(dataset.frame), "rows_with_issues": len(queue), "issues": counts,
                "suspect_labels": issues.suspect_counts(), "ranker": issues.ranker,

@@ -153,3 +153,13 @@ def test_stopping_a_background_ranking_marks_it_stopped_and_keeps_the_old_queue(
     # a `running` status whose process is gone reads as failed (a killed machine, not a stop)
     review_recipe.write_status(folder, state="running", pid=process.pid)
     assert review_recipe.read_status(folder)["state"] == "failed"
+
+
+def test_the_cli_restores_the_callers_sigterm_handler(tfidf_run, capsys):
+    import signal
+
+    folder = noisy_version()
+    before = signal.getsignal(signal.SIGTERM)
+    assert main(["data", "issues", str(folder), "--folds", "2", "--status", "--top", "0"]) == 0
+    assert signal.getsignal(signal.SIGTERM) is before
+    assert review_recipe.read_status(folder)["state"] == "succeeded"
