@@ -28,7 +28,7 @@ from core.data.schema import Dataset
 from core.errors import ConfigError, DataError, JobError
 from core.fileio import read_json, write_json
 from core.paths import PROJECT_ROOT
-from core.review.label_issues import QUEUE_FILE, _splits, check_reviewable
+from core.review.label_issues import QUEUE_FILE, check_reviewable, fold_splits
 
 STATUS_FILE = ".ranking.json"  # next to the queue in the version folder: state, fraction, message, pid
 Progress = Callable[[float, str], None]
@@ -90,7 +90,7 @@ def recipe_out_of_fold_probs(dataset: Dataset, run_dir: str | Path, folds: int =
     texts = dataset.frame["text"].astype(str).tolist()
     probs = np.zeros((len(texts), len(dataset.labels)))
     with tempfile.TemporaryDirectory(prefix="cleanspeech-oof-", dir=work_root) as tmp:
-        for number, (fit_rows, held_rows) in enumerate(_splits(given, dataset.kind, folds, seed)):
+        for number, (fit_rows, held_rows) in enumerate(fold_splits(given, dataset.kind, folds, seed)):
             progress(number / folds, f"Fold {number + 1} of {folds}: training the recipe of {Path(run_dir).name} "
                                      f"on {len(fit_rows):,} rows")
             path = Path(tmp) / f"fold{number + 1}.csv"

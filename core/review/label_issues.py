@@ -115,7 +115,9 @@ def check_reviewable(dataset: Dataset, folds: int) -> None:
                             "Fix: load data where some rows carry a label and others do not.")
 
 
-def _splits(given: np.ndarray, task: str, folds: int, seed: int):
+def fold_splits(given: np.ndarray, task: str, folds: int, seed: int):
+    """(fit rows, held-out rows) for each of `folds` stratified folds (multilabel: iterative stratification); the
+    TF-IDF ranker here and the recipe ranker (`core.review_recipe`) cross-fit on the same folds."""
     if task == "multiclass" or given.shape[1] == 1:  # one label: iterative stratification wants two or more
         from sklearn.model_selection import StratifiedKFold
 
@@ -134,7 +136,7 @@ def out_of_fold_probs(dataset: Dataset, folds: int = 5, seed: int = 42, progress
     texts = dataset.frame["text"].astype(str).tolist()
     given = dataset.label_matrix()
     probs = np.zeros((len(texts), len(dataset.labels)))
-    for number, (fit_rows, held_rows) in enumerate(_splits(given, dataset.kind, folds, seed)):
+    for number, (fit_rows, held_rows) in enumerate(fold_splits(given, dataset.kind, folds, seed)):
         progress(number / folds, f"Fold {number + 1} of {folds}: fitting TF-IDF on {len(fit_rows):,} rows")
         model = TfidfModel.fit([texts[i] for i in fit_rows], given[fit_rows], dataset.kind, dataset.labels, seed)
         probs[held_rows] = model.predict_proba([texts[i] for i in held_rows])
