@@ -95,6 +95,9 @@ class TrainConfig:
         class_weighting: `auto` = inverse-frequency pos_weight (multilabel) / none (multiclass);
             `balanced` = also balanced class weights for multiclass; `none` = unweighted.
         num_processes: processes for data-parallel training; None = one per GPU (1 on CPU).
+        soft_labels: multiclass classifier runs on data with annotator counts per class (`votes:<class>`, e.g.
+            Davidson's): the weight of the annotators' shares in the training target, the rest the majority
+            class one-hot (0 = hard labels; 1 = the shares alone). Validation and test stay hard.
 
     SBERT runs (`model_kind="sbert"`) also use:
         loss: one of `ALL_SBERT_LOSSES` that fits the data (see `SBERT_LOSSES`); None = the data kind's default
@@ -175,6 +178,7 @@ class TrainConfig:
     identity_swaps: bool = False
     calibration: str = "platt"
     report_to: str = "none"
+    soft_labels: float = 0.0
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -221,6 +225,13 @@ class TrainConfig:
         _check(self.normalize in NORMALIZATIONS, "normalize", self.normalize, f"use one of {NORMALIZATIONS}")
         _check(self.calibration in CALIBRATIONS, "calibration", self.calibration, f"use one of {CALIBRATIONS}")
         _check(self.report_to in REPORTERS, "report_to", self.report_to, f"use one of {REPORTERS}")
+        _check(0 <= self.soft_labels <= 1, "soft_labels", self.soft_labels,
+               "the weight of the annotators' shares in the target must be in [0, 1] (0 = hard labels)")
+        _check(self.soft_labels == 0 or self.model_kind == "classifier", "soft_labels", self.soft_labels,
+               f"only transformer classifier runs train on soft labels, not model_kind={self.model_kind!r}; "
+               "set it to 0 or use model_kind='classifier'")
+        _check(self.soft_labels == 0 or self.task != "multilabel", "soft_labels", self.soft_labels,
+               "soft labels are annotator shares over the classes of multiclass data; set it to 0 for multilabel")
         _check(0 < self.downsample_majority <= 1, "downsample_majority", self.downsample_majority,
                "must be in (0, 1], e.g. 0.5 keeps half of the majority rows")
 

@@ -37,6 +37,19 @@ def test_train_page_launches_a_job_and_shows_progress(isolated_dirs):
     assert any("has no training curve" in c.value for c in at.caption) and not at.get("plotly_chart")
 
 
+def test_soft_labels_on_data_without_annotator_counts_are_refused_on_the_page(isolated_dirs):
+    at = open_train()
+    at.radio[0].set_value("tfidf")
+    at.number_input(key="train.soft_labels").set_value(1.0)
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert not at.exception
+    assert any("only transformer classifier runs train on soft labels" in e.value for e in at.error)
+    at.radio[0].set_value("classifier")
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert any("soft_labels=1.0 needs multiclass data" in e.value for e in at.error), [e.value for e in at.error]
+    assert not [p for p in isolated_dirs[0].iterdir() if (p / runs.CONFIG).exists()]  # nothing was started
+
+
 def test_log_tail_shows_what_a_terminal_shows():
     from ui.logs import log_tail
 

@@ -66,6 +66,12 @@ def train_form() -> TrainConfig | None:
             patience = b.number_input("Early-stopping patience (0 = off)", 0, 20, 2)
             precision = c.selectbox("Precision", ["auto", "fp32", "bf16", "fp16"])
             weighting = c.selectbox("Class weighting", ["auto", "none", "balanced"])
+            soft_labels = b.number_input(
+                "Soft labels: weight of annotator shares", 0.0, 1.0, _default("soft_labels"), 0.1,
+                key="train.soft_labels",
+                help="Multiclass data with one annotator-count column per class, named like the class (e.g. "
+                     "Davidson's hate_speech / offensive_language / neither): train towards the annotators' shares "
+                     "(1) or a mix with the majority class. 0 = hard labels.")
             grouping = c.checkbox("Length-grouped batches", True)
             checkpointing = c.checkbox("Gradient checkpointing", False)
             seed = c.number_input("Seed", 0, 2**31 - 1, 42)
@@ -117,5 +123,5 @@ def train_form() -> TrainConfig | None:
                        early_stopping_patience=int(patience), precision=precision, class_weighting=weighting,
                        length_grouping=grouping, gradient_checkpointing=checkpointing, seed=int(seed), pooling=pooling,
                        run_name=run_name.strip() or None, normalize=normalize, identity_augmentation=bool(augmentation),
-                       identity_swaps=bool(swaps),
+                       identity_swaps=bool(swaps), soft_labels=float(soft_labels),
                        calibration=calibration, report_to=report_to, **sbert)

@@ -7,12 +7,15 @@ works on one layout:
 | kind       | canonical columns                               |
 |------------|-------------------------------------------------|
 | multilabel | text, <label 1>, ..., <label N> (0/1 ints)      |
-| multiclass | text, label (int class index; names in spec)    |
+| multiclass | text, label (int class index; names in spec),  |
+|            | [votes:<class 1>, ..., votes:<class K>]         |
 | pairs      | sentence1, sentence2, [label or score]          |
 | triplets   | anchor, positive, negative                      |
 | qa         | question, answer, [context]                     |
 
-An optional `id` column is kept when the file has one.
+An optional `id` column is kept when the file has one. A multiclass file with one annotator-count column per
+class, named like the class (Davidson's `hate_speech`, `offensive_language`, `neither`), keeps those counts as
+`votes:<class>` columns: the soft labels a run may train on (`TrainConfig.soft_labels`).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ ROLE_CANDIDATES = {
 }
 OPTIONAL_ROLES = {"pairs": {"label": ["label"], "score": ["score", "similarity"]}, "qa": {"context": ["context"]}}
 _MAX_ROWS_SHOWN = 5
+VOTE_PREFIX = "votes:"  # canonical annotator-count columns of multiclass data (see the module docstring)
 
 
 @dataclass
@@ -53,6 +57,7 @@ class DatasetSpec:
     class_names: list[str] = field(default_factory=list)
     columns: dict[str, str] = field(default_factory=dict)
     id_col: str | None = None
+    vote_cols: list[str] = field(default_factory=list)  # multiclass: annotator counts per class, in class order
 
     @property
     def labels(self) -> list[str]:
@@ -97,6 +102,18 @@ class Dataset:
         if self.kind == "multiclass":
             return self.frame["label"].to_numpy(dtype=np.int64)
         return np.zeros((len(self.frame), 0), dtype=np.int8)
+
+    def vote_shares(self) -> np.ndarray | None:
+        """Multiclass data with annotator counts: (rows, classes) shares of the annotators who chose each class;
+        a row without counts (0 in total, or added later, e.g. by augmentation) gets its hard label one-hot.
+        None without vote columns."""
+        columns = [VOTE_PREFIX + name for name in self.labels]
+        if self.kind != "multiclass" or not self.spec.vote_cols or not set(columns) <= set(self.frame.columns):
+            return None
+        votes = self.frame[columns].apply(pd.to_numeric, errors="coerce").fillna(0).to_numpy(dtype=np.float64)
+        totals = votes.sum(axis=1, keepdims=True)
+        hard = np.eye(len(columns))[self.label_matrix()]
+        return np.where(totals > 0, votes / np.maximum(totals, 1e-12), hard).astype(np.float32)
 
     def with_frame(self, frame: pd.DataFrame) -> "Dataset":
         """A copy holding `frame` (same spec), for cleaning/dedup/split steps."""
@@ -460,7 +477,27 @@ def _multiclass_frame(dataset: Dataset, frame: pd.DataFrame, name: str) -> pd.Da
                         f"({spec.class_names[int(codes.iloc[0])]!r}); a classifier needs at least two. "
                         "Fix: add rows of other classes, or choose another label column.")
     out = {"text": frame[spec.text_col].astype(str).to_numpy(), "label": codes.astype(np.int64).to_numpy()}
+    spec.vote_cols = _vote_columns(frame, spec)
+    if spec.vote_cols:
+        dataset.inference.append(f"annotator counts per class: {spec.vote_cols} (soft labels can be trained on)")
+    for name, column in zip(spec.class_names, spec.vote_cols):
+        out[VOTE_PREFIX + name] = pd.to_numeric(frame[column]).to_numpy(dtype=np.float64)
     return _with_id(spec, frame, out).reset_index(drop=True)
+
+
+def _vote_columns(frame: pd.DataFrame, spec: DatasetSpec) -> list[str]:
+    """The columns named like the classes, in class order, when every class has one holding non-negative numbers
+    (annotator counts); else none. Counts that are not numbers mean the columns are something else, not an
+    error."""
+    columns = []
+    for name in spec.class_names:
+        if name not in frame.columns or name in (spec.text_col, spec.label_col, spec.id_col):
+            return []
+        values = pd.to_numeric(frame[name], errors="coerce")
+        if values.isna().any() or (values < 0).any():
+            return []
+        columns.append(name)
+    return columns
 
 
 def _role_frame(spec: DatasetSpec, frame: pd.DataFrame, name: str) -> pd.DataFrame:

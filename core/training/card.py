@@ -82,6 +82,11 @@ def trust_section(metrics: dict) -> str:
             f"AUC {_fmt(bias.get('subgroup_auc_power_mean'))}, BPSN AUC {_fmt(bias.get('bpsn_auc_power_mean'))}, "
             f"BNSP AUC {_fmt(bias.get('bnsp_auc_power_mean'))}; worst BPSN AUC {_fmt(worst.get('bpsn_auc'))} "
             f"(`{worst.get('term')}`). Run `python -m core audit --run RUN` for robustness and your own data.")
+    soft = metrics.get("soft_labels")
+    if soft:
+        parts.append(f"Trained on soft labels: each training target mixes the majority class ({1 - soft['weight']:.2g}) "
+                     f"with the annotators' shares ({soft['weight']:.2g}); annotators disagreed on "
+                     f"{soft['disputed_rows']:,} of {soft['rows']:,} training rows.")
     augmentation = metrics.get("identity_augmentation")
     if augmentation:
         parts.append(f"Trained with identity augmentation: {augmentation.get('sentences')} non-toxic identity "

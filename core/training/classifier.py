@@ -67,7 +67,9 @@ class PaddingCollator:
         batch = {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask)}
         if "labels" in items[0]:
             labels = np.stack([item["labels"] for item in items])
-            batch["labels"] = torch.from_numpy(labels.astype(np.float32 if self.task == "multilabel" else np.int64))
+            # multilabel 0/1 rows and multiclass soft targets (class shares) are float; class indices are int
+            soft = self.task == "multilabel" or labels.ndim == 2
+            batch["labels"] = torch.from_numpy(labels.astype(np.float32 if soft else np.int64))
         return batch
 
 
@@ -114,13 +116,28 @@ class LengthBucketSampler(torch.utils.data.Sampler):
 
 def weighted_loss(logits: torch.Tensor, labels: torch.Tensor, task: str, pos_weight: torch.Tensor | None,
                   class_weight: torch.Tensor | None) -> torch.Tensor:
-    """Mean BCE-with-logits (multilabel, optional per-label pos_weight) or cross-entropy (multiclass)."""
+    """Mean BCE-with-logits (multilabel, optional per-label pos_weight) or cross-entropy (multiclass: class
+    indices, or (batch, classes) target distributions for soft labels)."""
     if task == "multilabel":
         weight = None if pos_weight is None else pos_weight.to(logits.device, logits.dtype)
         return torch.nn.functional.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype),
                                                                      pos_weight=weight)
     weight = None if class_weight is None else class_weight.to(logits.device, logits.dtype)
-    return torch.nn.functional.cross_entropy(logits, labels.long(), weight=weight)
+    target = labels.to(logits.dtype) if labels.ndim == 2 else labels.long()
+    return torch.nn.functional.cross_entropy(logits, target, weight=weight)
+
+
+def training_targets(config: TrainConfig, data: TrainingData) -> np.ndarray:
+    """The training split's targets: its labels, or with `config.soft_labels` > 0 (multiclass data with annotator
+    counts) (1 - w) x the one-hot majority class + w x the annotators' shares, as float32 rows."""
+    labels = data.train.label_matrix()
+    if not config.soft_labels:
+        return labels
+    shares = data.train.vote_shares()
+    if shares is None:  # load_training_data refuses this; a direct caller gets the same answer
+        raise ValueError(f"soft_labels={config.soft_labels} needs annotator counts per class in the training data")
+    hard = np.eye(len(data.labels), dtype=np.float32)[labels]
+    return ((1 - config.soft_labels) * hard + config.soft_labels * shares).astype(np.float32)
 
 
 def loss_weights(config: TrainConfig, data: TrainingData) -> tuple[torch.Tensor | None, torch.Tensor | None]:
@@ -290,7 +307,7 @@ def build_classifier_trainer(config: TrainConfig, data: TrainingData, callbacks:
         tokenizer, model = load_base(config, data)
     max_length = choose_max_length(config, tokenizer, data.train.frame["text"].tolist())
     train_set = EncodedDataset(encode(tokenizer, data.train.frame["text"].tolist(), max_length),
-                               data.train.label_matrix(), data.task)
+                               training_targets(config, data), data.task)
     val_set = EncodedDataset(encode(tokenizer, data.val.frame["text"].tolist(), max_length),
                              data.val.label_matrix(), data.task)
     if config.gradient_checkpointing:

@@ -36,6 +36,10 @@ def train_classifier(run_dir: Path, config: TrainConfig, data: TrainingData, res
     extra = {"train_seconds": train_seconds, "max_length": trainer.max_length, "pooling": pooling,
              "best_checkpoint": trainer.state.best_model_checkpoint, "global_step": trainer.state.global_step,
              "best_val_macro_roc_auc": trainer.state.best_metric}
+    if config.soft_labels:
+        shares = data.train.vote_shares()
+        extra["soft_labels"] = {"weight": config.soft_labels,
+                                "disputed_rows": int((shares.max(axis=1) < 1).sum()), "rows": len(shares)}
     main_process = trainer.is_world_process_zero()
     predict = lambda texts: predict_probs(trainer, texts, data.task)  # noqa: E731
     if not main_process:  # other DDP ranks take part in finish's predictions, then leave the writing to rank 0

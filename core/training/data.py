@@ -57,6 +57,17 @@ def _check_parts(config: TrainConfig, parts: dict[str, Dataset], source: str, an
         if part.kind != first.kind or part.labels != first.labels:
             raise DataError(f"the {name} split is {part.kind} with labels {part.labels}; train is {first.kind} "
                             f"with labels {first.labels}. Fix: use splits of one kind with the same label columns.")
+    train = parts.get("train", parts.get("all"))
+    if config.soft_labels and (train.kind != "multiclass" or not train.spec.vote_cols):
+        raise ConfigError(f"soft_labels={config.soft_labels} needs multiclass data with one annotator-count column "
+                          f"per class, named like the class ({train.labels}); {source} is {train.kind} data "
+                          f"without them (columns used: {_source_columns(train)}). Fix: add those count columns, "
+                          "or set soft_labels to 0.")
+
+
+def _source_columns(dataset: Dataset) -> list[str]:
+    spec = dataset.spec
+    return [c for c in (spec.text_col, spec.label_col, *spec.label_cols, *spec.vote_cols) if c]
 
 
 def check_training_data(config: TrainConfig) -> None:
