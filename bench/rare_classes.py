@@ -5,8 +5,12 @@ test part of our own. On the development part (the job splits off 10% for valida
 trains, in one run:
 
 - the TF-IDF baseline (`model_kind: tfidf`: word 1-2 grams + logistic regression with balanced class weights);
+- the issue's other reference, a plain Hugging Face Trainer fine-tune of the bundled MiniLM (2 epochs, lr 5e-5,
+  no class weights, argmax);
 - the bundled MiniLM with the default recipe (`class_weighting: auto`, which is no weighting for multiclass);
 - the same with `class_weighting: balanced`;
+- the default recipe on soft labels (`soft_labels` 1 and 0.5: the annotators' shares per class, from Davidson's
+  count columns, as training targets);
 
 and scores the held-out part with each at argmax and at the run's own decision rule (per-class offsets fitted for
 macro-F1 on validation, `decision.json`), plus the rank-free ensemble of each MiniLM run with the TF-IDF model
@@ -14,7 +18,8 @@ macro-F1 on validation, `decision.json`), plus the rank-free ensemble of each Mi
 Prints macro-F1, hate-speech F1 and macro ROC-AUC per candidate, and the training time of each run.
 
 Goal (issue 24): the default recipe >= macro-F1 0.78 and hate-speech F1 0.50, above the TF-IDF baseline.
-Run: .venv/bin/python bench/rare_classes.py [--epochs 2] [--keep DIR] [--rows N (a quick check)]
+Run: .venv/bin/python bench/rare_classes.py [--epochs 2] [--keep DIR] [--only NAME,...] [--rows N (a quick check)]
+(with --keep, a candidate whose run already succeeded in DIR is reused, not trained again)
 """
 
 from __future__ import annotations
@@ -48,11 +53,24 @@ def split_file(folder: Path, rows: int | None = None) -> tuple[Path, Path]:
     return paths
 
 
+CANDIDATES = {  # run name -> (what the table calls it, config options)
+    "tfidf": ("TF-IDF + LR, balanced", {"model_kind": "tfidf"}),
+    "minilm-auto": ("MiniLM, default recipe (no class weights)", {}),
+    "minilm-balanced": ("MiniLM, balanced class weights", {"class_weighting": "balanced"}),
+    "minilm-soft": ("MiniLM, soft labels (shares alone)", {"soft_labels": 1.0}),
+    "minilm-soft-half": ("MiniLM, soft labels (half shares, half majority)", {"soft_labels": 0.5}),
+}
+
+
 def train(folder: Path, data: Path, name: str, **options) -> Path:
     from core import runs
     from core.config import TrainConfig
     from core.training.job import run_job
 
+    done = [p for p in sorted(folder.glob(f"*-{name}")) if runs.read_status(p).get("state") == "succeeded"]
+    if done:
+        print(f"reusing {done[-1]}", file=sys.stderr)
+        return done[-1]
     run_dir = runs.new_run_dir(name, folder)
     TrainConfig.from_dict({"data": str(data), "val_fraction": 0.1, "test_fraction": 0.0, "run_name": name,
                            **options}).to_json(run_dir / runs.CONFIG)
@@ -62,6 +80,52 @@ def train(folder: Path, data: Path, name: str, **options) -> Path:
         sys.exit(f"{name}: {state}: {runs.read_status(run_dir).get('error')}")
     print(f"trained {name} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return run_dir
+
+
+def plain_trainer(folder: Path, dev: Path, texts: list[str], epochs: float) -> tuple[np.ndarray, float]:
+    """The issue's reference: a plain Hugging Face Trainer fine-tune of the bundled MiniLM (its own [CLS] head,
+    lr 5e-5, batch 16, no class weights, max_length 128, default sampling) on the whole development part, scored on
+    `texts` at argmax. Returns (probabilities, training seconds); cached in `folder` for --keep reruns."""
+    import torch
+    from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer,
+                              TrainingArguments)
+
+    from core.data import load_dataset
+    from core.models.catalog import bundled_model_path
+
+    cache = folder / "plain-trainer.npz"
+    if cache.exists():
+        saved = np.load(cache)
+        return saved["probs"], float(saved["seconds"])
+    data = load_dataset(str(dev))
+    path = bundled_model_path()
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    torch.manual_seed(42)
+    model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=len(data.labels))
+    encodings = tokenizer(data.frame["text"].astype(str).tolist(), truncation=True, max_length=128)
+    labels = data.label_matrix()
+    rows = [{"input_ids": ids, "attention_mask": mask, "labels": int(label)}
+            for ids, mask, label in zip(encodings["input_ids"], encodings["attention_mask"], labels)]
+    args = TrainingArguments(output_dir=tempfile.mkdtemp(), num_train_epochs=epochs, per_device_train_batch_size=16,
+                             learning_rate=5e-5, seed=42, report_to="none", save_strategy="no", eval_strategy="no",
+                             use_cpu=not torch.cuda.is_available(), logging_steps=100, disable_tqdm=True)
+    trainer = Trainer(model=model, args=args, train_dataset=rows, processing_class=tokenizer,
+                      data_collator=DataCollatorWithPadding(tokenizer))
+    started = time.perf_counter()
+    trainer.train()
+    seconds = time.perf_counter() - started
+    model.eval()
+    logits = []
+    with torch.inference_mode():
+        for i in range(0, len(texts), 64):
+            batch = tokenizer(texts[i:i + 64], truncation=True, max_length=128, padding=True, return_tensors="pt")
+            logits.append(model(**batch.to(model.device)).logits.float().cpu().numpy())
+    logits = np.vstack(logits)
+    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probs /= probs.sum(axis=1, keepdims=True)
+    np.savez(cache, probs=probs, seconds=seconds)
+    print(f"trained the plain Trainer in {seconds:.0f} s", file=sys.stderr)
+    return probs, seconds
 
 
 def figures(probs: np.ndarray, truth: np.ndarray, labels: list[str], offsets: np.ndarray | None) -> dict:
@@ -100,6 +164,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--epochs", type=float, default=2.0)
     parser.add_argument("--keep", help="keep the runs in this folder (default: a temporary one)")
     parser.add_argument("--rows", type=int, help="use a stratified sample of this many rows (a quick check)")
+    parser.add_argument("--no-plain", action="store_true", help="leave out the plain Trainer reference")
+    parser.add_argument("--only", help=f"comma-separated candidates (always with tfidf): {', '.join(CANDIDATES)}")
     args = parser.parse_args(argv)
     if not DAVIDSON.exists():
         sys.exit(f"{DAVIDSON} is absent: this benchmark needs the shared Davidson file")
@@ -116,11 +182,20 @@ def main(argv: list[str]) -> int:
     dev, held = split_file(folder, args.rows)
     test = load_dataset(str(held))
     texts, truth = test.frame["text"].astype(str).tolist(), test.label_matrix()
-    candidates = {"TF-IDF + LR, balanced": train(folder, dev, "tfidf", model_kind="tfidf"),
-                  "MiniLM, default recipe (no class weights)": train(folder, dev, "minilm-auto", epochs=args.epochs),
-                  "MiniLM, balanced class weights": train(folder, dev, "minilm-balanced", epochs=args.epochs,
-                                                          class_weighting="balanced")}
+    wanted = ["tfidf", *[n for n in (args.only.split(",") if args.only else CANDIDATES) if n != "tfidf"]]
+    unknown = sorted(set(wanted) - set(CANDIDATES))
+    if unknown:
+        sys.exit(f"unknown candidate(s) {unknown}; choose from {list(CANDIDATES)}")
+    candidates = {}
+    for name in wanted:
+        title, options = CANDIDATES[name]
+        extra = {} if options.get("model_kind") == "tfidf" else {"epochs": args.epochs}
+        candidates[title] = train(folder, dev, name, **options, **extra)
     rows, scored = [], {}
+    if not args.no_plain:
+        probs, seconds = plain_trainer(folder, dev, texts, args.epochs)
+        rows.append(("plain Trainer, bundled MiniLM, no class weights, argmax (the issue's reference)",
+                     figures(probs, truth, list(test.labels), None), seconds))
     for name, run_dir in candidates.items():
         scorer = Scorer.from_run(run_dir, backend="exact", calibrated=False)
         meta = runs.read_model_meta(run_dir)

@@ -23,6 +23,7 @@ POOLINGS = ("auto", "cls", "mean")  # classifier heads (core.models.pooled)
 NORMALIZATIONS = ("none", "unicode", "unicode+leet")  # text normalisation (core.data.normalize)
 CALIBRATIONS = ("platt", "temperature", "isotonic", "none")  # score calibration (core.evaluation.calibration)
 REPORTERS = ("none", "tensorboard", "mlflow")  # experiment tracking (core.training.tracking)
+ENSEMBLES = ("none", "tfidf")  # a partner model blended with a classifier run (core.models.blend)
 # SBERT losses by the data they train on (None in the config = the first one listed for the data kind).
 SBERT_LOSSES = {
     "labelled": ("softmax", "batch_all_triplet", "batch_hard_soft_margin_triplet", "setfit"),
@@ -98,6 +99,10 @@ class TrainConfig:
         soft_labels: multiclass classifier runs on data with annotator counts per class (`votes:<class>`, e.g.
             Davidson's): the weight of the annotators' shares in the training target, the rest the majority
             class one-hot (0 = hard labels; 1 = the shares alone). Validation and test stay hard.
+        ensemble: `tfidf` = blend the fine-tuned classifier with the run's TF-IDF baseline (fitted on the same
+            training split), the weight chosen on validation (0 when the partner adds nothing there); the
+            partner is saved in the run (`partner/`, `ensemble.json`) and every scorer blends with it.
+            `none` = the classifier alone.
 
     SBERT runs (`model_kind="sbert"`) also use:
         loss: one of `ALL_SBERT_LOSSES` that fits the data (see `SBERT_LOSSES`); None = the data kind's default
@@ -179,6 +184,7 @@ class TrainConfig:
     calibration: str = "platt"
     report_to: str = "none"
     soft_labels: float = 0.0
+    ensemble: str = "none"
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -232,6 +238,10 @@ class TrainConfig:
                "set it to 0 or use model_kind='classifier'")
         _check(self.soft_labels == 0 or self.task != "multilabel", "soft_labels", self.soft_labels,
                "soft labels are annotator shares over the classes of multiclass data; set it to 0 for multilabel")
+        _check(self.ensemble in ENSEMBLES, "ensemble", self.ensemble, f"use one of {ENSEMBLES}")
+        _check(self.ensemble == "none" or self.model_kind == "classifier", "ensemble", self.ensemble,
+               f"only transformer classifier runs blend with a TF-IDF partner, not model_kind={self.model_kind!r}; "
+               "set it to 'none'")
         _check(0 < self.downsample_majority <= 1, "downsample_majority", self.downsample_majority,
                "must be in (0, 1], e.g. 0.5 keeps half of the majority rows")
 

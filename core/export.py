@@ -61,6 +61,11 @@ def _check_exportable(scorer: Scorer) -> None:
         raise ConfigError("export makes an ONNX bundle of a transformer run; this run is the tfidf baseline "
                           "(its model is model/vocab.json + weights, scored by `python -m core score`). "
                           "Fix: export a classifier or SBERT-head run.")
+    if scorer.partner is not None:
+        raise ConfigError(f"run {scorer.run_dir.name!r} blends its classifier with a TF-IDF partner (`ensemble: "
+                          "tfidf`), which the bundle's score.py (numpy, onnxruntime and tokenizers only) cannot "
+                          "compute. Fix: serve it with `python -m core serve`, or export a run trained with "
+                          "`ensemble: none`.")
     if not getattr(scorer.tokenizer, "is_fast", False):
         raise ConfigError(f"the run's tokenizer ({type(scorer.tokenizer).__name__}) has no fast (tokenizers) "
                           "version, which the bundle's score.py needs. Fix: train on a base model with a fast "

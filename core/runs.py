@@ -36,6 +36,8 @@ AUDIT_REPORT = "report.json"
 CARD = "README.md"
 STOP = "STOP"
 PREDICTIONS = "predictions"  # val/test predictions of the saved model (parquet), for evaluation
+ENSEMBLE = "ensemble.json"  # `ensemble: tfidf` runs: the TF-IDF partner's blend weight (core.models.blend)
+PARTNER = "partner"  # ... and the partner model itself (TF-IDF, safetensors + JSON)
 INFERENCE = "inference.json"  # the run's chosen scoring backend (auto | exact | onnx | int8 | bf16)
 MODEL_META = "cleanspeech.json"  # inside model/: model kind, task, labels, max length
 
@@ -337,6 +339,38 @@ def read_calibration(run_dir: Path, labels: list[str]) -> dict | None:
     if not ok or not all(_is_number(v) for v in values):
         raise ModelNotAvailable(f"{path} is damaged: its parameters are missing or not finite numbers. {fix}")
     return payload
+
+
+def read_ensemble(run_dir: Path, labels: list[str]) -> dict | None:
+    """The run's `ensemble.json` ({"partner": "tfidf", "weight": w, ...}); None when the run scores alone.
+
+    Raises:
+        ModelNotAvailable: the file exists but is unreadable, is for other labels, has a weight outside (0, 1), or
+            its partner model folder is missing (scores without the partner would silently differ).
+    """
+    path = Path(run_dir) / ENSEMBLE
+    if not path.exists():
+        return None
+    fix = "Fix: retrain the run (`python -m core train --config RUN/config.json`)."
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise ModelNotAvailable(f"{path} cannot be read ({str(error)[:120]}). {fix}") from None
+    if not isinstance(payload, dict) or payload.get("labels") != list(labels):
+        found = payload.get("labels") if isinstance(payload, dict) else payload
+        raise ModelNotAvailable(f"{path} is for labels {str(found)[:80]}, the model has {labels}. {fix}")
+    weight = payload.get("weight")
+    if payload.get("partner") != "tfidf" or not _is_number(weight) or not 0 < weight < 1:
+        raise ModelNotAvailable(f"{path} is damaged: partner {payload.get('partner')!r}, weight {weight!r} (a TF-IDF "
+                                f"partner with a weight in (0, 1) expected). {fix}")
+    if not (Path(run_dir) / PARTNER).is_dir():
+        raise ModelNotAvailable(f"{path} names a TF-IDF partner but {Path(run_dir) / PARTNER} is missing. {fix}")
+    return payload
+
+
+def save_ensemble(run_dir: Path, payload: dict) -> None:
+    """Write a run's `ensemble.json` (atomic), after its partner model is saved; the Scorer blends with it."""
+    write_json(Path(run_dir) / ENSEMBLE, payload)
 
 
 def save_calibration(run_dir: Path, payload: dict) -> None:

@@ -20,6 +20,7 @@ from core.evaluation.thresholds import choose_threshold, describe_thresholds, me
 from core.fileio import read_json
 from core.runs import THRESHOLDS, read_decision, read_thresholds, save_decision, save_thresholds
 from ui import cache, charts
+from ui.offers import offer_ensemble
 from ui.run_select import pick_run
 from ui.entry import require_app_entry
 
@@ -31,8 +32,9 @@ lost = worse_summary(versus)
 if lost:
     st.warning(f"On its {SPLIT_NAMES.get(versus['split'], versus['split'])} split this run is **worse than the "
                f"TF-IDF baseline** trained on the same data: {lost}. Check these labels before relying on the "
-               "run; a TF-IDF run (model kind `tfidf` on the Train page) may serve them better.",
-               icon=":material/warning:")
+               "run; a blend with the TF-IDF model (below), or a TF-IDF run (model kind `tfidf` on the Train "
+               "page), may serve them better.", icon=":material/warning:")
+    offer_ensemble(info, "eval.blend")
 
 SOURCES = {"validation": "val", "test": "test", "uploaded labelled file": "upload"}
 source = SOURCES[st.radio("Evaluate on", list(SOURCES), horizontal=True, key="eval.source")]

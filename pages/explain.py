@@ -100,6 +100,8 @@ for name in sorted(chosen, key=lambda n: FASTEST_FIRST.index(n) if n in FASTEST_
         st.caption(f"{what}({attribution.label}) = {attribution.output:.3f}{base} · {attribution.seconds:.2f} s"
                    + "".join(f" · {k.replace('_', ' ')} {v:.2g}" for k, v in checks.items()),
                    help=" ".join(CHECKS[k] + "." for k in checks) or None)
+        if attribution.details.get("ensemble_note"):
+            st.caption(attribution.details["ensemble_note"])
         with st.popover("How to read this"):
             st.write(spec.HOW_TO_READ)
 

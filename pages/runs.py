@@ -41,6 +41,11 @@ st.dataframe(table, hide_index=True, key="runs.table",
                             "identity terms over-flagged": st.column_config.NumberColumn(
                                 help="Of the 53 identity terms of the template suite, how many have more than 5% of "
                                      "their non-toxic sentences flagged (details on the Audit page)")})
+losing = [r.name for r in all_runs if worse_than_baseline(r)]
+if losing:
+    st.caption(f"{len(losing)} run(s) lose to their TF-IDF baseline somewhere ({', '.join(losing[:3])}"
+               f"{' ...' if len(losing) > 3 else ''}): the Evaluate page offers to train such a run again blended "
+               "with the TF-IDF model (`ensemble: tfidf`).")
 
 # ---------------------------------------------------------------------------------------------------- compare
 st.subheader("Compare")

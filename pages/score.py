@@ -51,7 +51,8 @@ if undertrained:
 lost = worse_summary(baseline_comparison(info.metrics))
 if lost:  # the same warning as on Evaluate: scores from this run are weaker than a TF-IDF model's there
     st.warning(f"This run is worse than the TF-IDF baseline trained on its own data on: {lost}. Its scores for "
-               "those labels are less reliable (see the Evaluate page).", icon=":material/warning:")
+               "those labels are less reliable (the Evaluate page offers a blend with the TF-IDF model).",
+               icon=":material/warning:")
 
 
 

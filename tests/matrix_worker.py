@@ -70,6 +70,7 @@ def check_run(run_dir: Path, scratch: Path) -> dict:
     candidates = rewrite(scorer, "you are a stupid idiot and I hate you", "local")
     result["rewrite"] = {"candidates": len(candidates),
                          "scored": all(set(c.after) == set(scorer.labels) for c in candidates)}
+    result["ensemble"] = check_ensemble(scorer, saved.texts)
     result["trust"] = check_trust(run_dir, saved)
     result["export"] = check_export(run_dir, saved, scratch)
     return result
@@ -126,17 +127,36 @@ def check_export(run_dir: Path, saved, scratch: Path) -> dict:
             "truncated": [f["truncated"] for f in found["scored"][-1:]] == [True], "check": found["check"]}
 
 
+def check_ensemble(scorer, texts: list[str]) -> dict:
+    """An `ensemble: tfidf` run: its weight, and whether its scores are the blend of the reloaded classifier alone
+    and the reloaded partner."""
+    import dataclasses
+
+    from core.models.blend import blend
+
+    if scorer.partner is None:
+        return {"weight": 0.0}
+    alone = dataclasses.replace(scorer, partner=None, partner_weight=0.0).predict_proba(texts)
+    expected = blend(alone, scorer.partner.predict_proba(texts), scorer.partner_weight, scorer.task)
+    return {"weight": scorer.partner_weight, "blend_diff": float(np.abs(scorer.predict_proba(texts) - expected).max()),
+            "partner_moves_scores": float(np.abs(scorer.predict_proba(texts) - alone).max())}
+
+
 def check_explain_disguised(scorer) -> dict:
     """Every method on a look-alike spelling: the words it shows and whether it explains the score the run gives."""
     from core.explain import explain, methods_for
 
+    import dataclasses
+
     text = "you are \u0455tupid"  # Cyrillic dze for the s
-    probs = scorer.predict_proba([text])[0]
+    # an ensemble run's explanations explain its fine-tuned model alone (and say so)
+    probs = dataclasses.replace(scorer, partner=None, partner_weight=0.0).predict_proba([text])[0]
     options = {"shap": {"max_evals": 40}, "ig": {"n_steps": 8}}
     found = {}
     for name in methods_for(scorer):
         attribution = explain(scorer, text, name, label=scorer.labels[0], **options.get(name, {}))
-        entry = {"words": attribution.words, "prob": float(probs[0]), "output": attribution.output}
+        entry = {"words": attribution.words, "prob": float(probs[0]), "output": attribution.output,
+                 "ensemble_note": "ensemble_note" in attribution.details}
         if name == "linear":  # explains the logit: it must be the logit of the text the scorer scores
             entry["output"] = attribution.details["probability"]
             entry["logit_gap"] = abs(attribution.base + sum(attribution.token_scores) - attribution.output)

@@ -29,6 +29,8 @@ KINDS = {
     "classifier-trust": {"model_kind": "classifier", "base_model": "{bert}", "pooling": "mean",
                          "normalize": "unicode+leet", "identity_augmentation": True, "identity_swaps": True,
                          "calibration": "temperature"},
+    # blended with its TF-IDF partner (issue 24): the partner reloads with the run and every backend blends
+    "classifier-ensemble": {"model_kind": "classifier", "base_model": "{bert}", "ensemble": "tfidf"},
 }
 TASKS = ("multilabel", "multiclass")
 CELLS = [(kind, task) for kind in KINDS for task in TASKS]
@@ -133,6 +135,7 @@ def test_every_explainer_explains_the_text_the_model_scores(matrix, kind, task):
     assert set(found) == ({"linear", "shap"} if kind == "tfidf" else {"shap", "ig", "attention", "rollout"})
     for name, entry in found.items():
         assert entry["words"] == ["you", "are", "stupid" if normalised else "\u0455tupid"], name
+        assert entry["ensemble_note"] == ("ensemble" in KINDS[kind]), name
         assert abs(entry["output"] - entry["prob"]) <= 1e-4, (name, entry)  # the explained number is the score
     if "shap" in found:
         assert found["shap"]["additivity_error"] <= 1e-4
@@ -146,9 +149,23 @@ def test_the_export_bundle_scores_as_the_run_without_torch(matrix, kind, task):
     if kind == "tfidf":
         assert "this run is the tfidf baseline" in found["error"]
         return
+    if "ensemble" in KINDS[kind]:
+        assert "blends its classifier with a TF-IDF partner" in found["error"]
+        return
     assert "error" not in found, found.get("error")
     assert {"model.onnx", "tokenizer.json", "bundle.json", "score.py", "README.md"} <= set(found["files"])
     if KINDS[kind].get("normalize", "none") != "none":
         assert {"normalize.py", "confusables.json"} <= set(found["files"])
     assert found["saved_diff"] <= 1e-5 and found["scorer_diff"] <= 1e-5 and found["check"] <= 1e-5
     assert found["same_flags"] and found["same_predicted"] and found["truncated"]
+
+
+@pytest.mark.parametrize("kind,task", CELLS)
+def test_an_ensemble_run_reloads_with_its_partner_and_blends(matrix, kind, task):
+    found = matrix[(kind, task)]["ensemble"]
+    if "ensemble" not in KINDS[kind]:
+        assert found == {"weight": 0.0}
+        return
+    # a barely trained tiny model: validation prefers a real share of the TF-IDF partner
+    assert 0 < found["weight"] < 1
+    assert found["blend_diff"] <= 1e-6 and found["partner_moves_scores"] > 1e-3

@@ -1,6 +1,7 @@
 """AppTest of the Score, Evaluate and Runs pages."""
 
 import json
+import time
 import re
 
 import pandas as pd
@@ -363,12 +364,30 @@ def test_a_run_worse_than_its_baseline_says_so_on_evaluate_runs_card_and_cli(ber
     at = open_page("pages/runs.py")
     row = frame_with(at, "run", "worse than TF-IDF on").set_index("run").loc[bert_run.name]
     assert row["worse than TF-IDF on"].startswith("threat ") and "insult" not in row["worse than TF-IDF on"]
+    assert any("offers to train such a run again blended with the TF-IDF model" in c.value for c in at.caption)
     card = baseline_section(metrics)
     assert "**Worse than the TF-IDF baseline**" in card and "| threat | ROC-AUC |" in card
+    assert "`ensemble: tfidf`" in card
+
+    # the offer: the same recipe again, blended with TF-IDF, as a new background run (this one stays as it is)
+    at = open_page("pages/evaluate.py", bert_run.name)
+    button(at, "Train it again blended with TF-IDF").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    started = next(s.value for s in at.success if s.value.startswith("Started run"))
+    new_run = next(p for p in bert_run.parent.iterdir() if p.name.endswith("-tfidf-blend"))
+    assert new_run.name in started
+    old, new = (json.loads((p / runs.CONFIG).read_text()) for p in (bert_run, new_run))
+    assert new["ensemble"] == "tfidf" and {k: v for k, v in new.items() if k not in ("ensemble", "run_name")} == {
+        k: v for k, v in old.items() if k not in ("ensemble", "run_name")}
+    deadline = time.time() + 120
+    while runs.read_status(new_run).get("state") not in ("succeeded", "failed") and time.time() < deadline:
+        time.sleep(0.5)
+    assert runs.read_status(new_run)["state"] == "succeeded", (new_run / runs.LOG).read_text()[-2000:]
+    assert "ensemble" in json.loads((new_run / runs.METRICS).read_text())
     from core.cli import main
 
     assert main(["runs"]) == 0
-    listed = json.loads(capsys.readouterr().out)[0]["worse_than_tfidf"]
+    listed = next(r for r in json.loads(capsys.readouterr().out) if r["name"] == bert_run.name)["worse_than_tfidf"]
     assert {r["label"] for r in listed} == {"threat"} and ("threat", "roc_auc") in {(r["label"], r["metric"])
                                                                                   for r in listed}
 

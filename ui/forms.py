@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.config import ALL_SBERT_LOSSES, CALIBRATIONS, NORMALIZATIONS, POOLINGS, REPORTERS, TrainConfig
+from core.config import ALL_SBERT_LOSSES, CALIBRATIONS, ENSEMBLES, NORMALIZATIONS, POOLINGS, REPORTERS, TrainConfig
 from core.data import list_versions
 from core.errors import ConfigError
 from core.models.catalog import CATALOG
@@ -78,6 +78,12 @@ def train_form() -> TrainConfig | None:
             pooling = c.selectbox("Classifier head", list(POOLINGS),
                                   help="auto: mean pooling for sentence-transformers models trained with it (the "
                                        "bundled MiniLM), else the model's own [CLS] head")
+            ensemble = a.selectbox(
+                "Blend with", list(ENSEMBLES), index=list(ENSEMBLES).index(_default("ensemble")), key="train.ensemble",
+                format_func={"none": "nothing (the fine-tuned model alone)",
+                             "tfidf": "a TF-IDF model (weight chosen on validation)"}.get,
+                help="Transformer classifiers: blend with a TF-IDF + logistic regression model fitted on the same "
+                     "training split; the weight is chosen on validation and is 0 when the blend does not help.")
             report_to = a.selectbox("Track the run in", list(REPORTERS), key="train.report_to",
                                     help="tensorboard: event files in the run's tensorboard/ folder; mlflow: a run "
                                          "in MLFLOW_TRACKING_URI, else mlruns/ beside the models folder")
@@ -124,4 +130,5 @@ def train_form() -> TrainConfig | None:
                        length_grouping=grouping, gradient_checkpointing=checkpointing, seed=int(seed), pooling=pooling,
                        run_name=run_name.strip() or None, normalize=normalize, identity_augmentation=bool(augmentation),
                        identity_swaps=bool(swaps), soft_labels=float(soft_labels),
+                       ensemble=ensemble if kind == "classifier" else "none",
                        calibration=calibration, report_to=report_to, **sbert)

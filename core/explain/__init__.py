@@ -6,6 +6,8 @@ run supports; each method module declares OPTIONS (name, type, range, default) a
 
 from __future__ import annotations
 
+import dataclasses
+
 from core.data.normalize import normalize_text
 from core.errors import ConfigError
 from core.explain.base import Attribution, Option, resolve_options
@@ -48,7 +50,16 @@ def explain(scorer, text: str, method_name: str, label: str | None = None, seed:
     # tokens, words and attributions are those of the normalised text (the scorer's normalisation is idempotent)
     mode = getattr(scorer, "normalize", "none")
     model_text = normalize_text(str(text), mode)
+    partner_weight = getattr(scorer, "partner_weight", 0.0)
+    if getattr(scorer, "partner", None) is not None:
+        # The attribution methods read the fine-tuned model's tokens and gradients; its TF-IDF partner has no
+        # tokens or gradients of theirs, so an ensemble run is explained without it (and says so)
+        scorer = dataclasses.replace(scorer, partner=None, partner_weight=0.0)
     attribution = chosen.explain(scorer, model_text, label=label, seed=seed, **values)
+    if partner_weight:
+        attribution.details["ensemble_note"] = (
+            f"This run blends the fine-tuned model with a TF-IDF partner (weight {partner_weight:g}); the "
+            "explanation and its output are the fine-tuned model's alone, so the score shown elsewhere differs.")
     if model_text != str(text):
         attribution.details["normalized_from"] = str(text)
         attribution.details["normalization"] = mode

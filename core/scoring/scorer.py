@@ -9,6 +9,9 @@ Loading a run re-scores a few of its saved predictions with the fp32 model and r
 reproduce them. Results are plain Python (probability per label, decisions under the run's thresholds,
 truncation).
 
+Ensembles: a run trained with `ensemble: tfidf` carries its TF-IDF partner (`partner/`, `ensemble.json`); every
+backend's probabilities are blended with the partner's (`core.models.blend`) before anything else uses them.
+
 Calibration: `score()` reports calibrated probabilities when the run has `calibration.json` (unless the scorer
 was loaded with `calibrated=False`), beside `score_thresholds`, the saved thresholds mapped onto that scale.
 Decisions (flags, the predicted class) are always made on the raw scores with the raw thresholds, so
@@ -35,6 +38,7 @@ from core.evaluation.decision import decide
 from core.evaluation.predictions import read_saved_predictions
 from core.fileio import read_json, write_json
 from core.models.embedding import EmbeddingHead, embedding_classifier, load_sentence_model
+from core.models.blend import blend
 from core.models.logistic import probabilities
 from core.models.tfidf import TfidfModel
 from core.scoring import backends
@@ -142,6 +146,19 @@ def _decision(run_dir: Path, meta: dict) -> list[float] | None:
     return runs.read_decision(run_dir, meta["labels"]) if meta["task"] == "multiclass" else None
 
 
+def _partner(run_dir: Path, meta: dict) -> dict:
+    """{"partner": the TF-IDF model, "partner_weight": w} of an `ensemble: tfidf` run; {} for a run alone."""
+    ensemble = runs.read_ensemble(run_dir, meta["labels"])
+    if ensemble is None:
+        return {}
+    try:
+        partner = _load_tfidf(run_dir / runs.PARTNER)
+    except Exception as error:  # a damaged partner must not silently score the run alone
+        raise ModelNotAvailable(f"run {run_dir.name!r}: its TF-IDF partner in {run_dir / runs.PARTNER} cannot be "
+                                f"loaded ({type(error).__name__}: {str(error)[:200]}). Fix: retrain the run.") from None
+    return {"partner": partner, "partner_weight": float(ensemble["weight"])}
+
+
 def verify_saved_predictions(scorer: "Scorer", meta: dict, rows: int = VERIFY_ROWS) -> float:
     """Re-score a few rows of the run's saved predictions and refuse a model that does not reproduce them.
 
@@ -190,6 +207,8 @@ class Scorer:
     offsets: list[float] | None = None  # multiclass: the decision rule's per-class offsets (None = top class)
     normalize: str = "none"  # the text normalisation the run was trained with
     calibration: dict | None = None  # calibration.json, when the run has one and the scorer uses it
+    partner: object = None  # `ensemble: tfidf` runs: the TF-IDF partner blended in with `partner_weight`
+    partner_weight: float = 0.0
     last_seconds: float = field(default=0.0)
 
     @classmethod
@@ -215,7 +234,8 @@ class Scorer:
         backend = backend or saved_backend(run_dir)
         _check_backend(backend)
         trust = {"offsets": _decision(run_dir, meta), "normalize": meta.get("normalize", "none"),
-                 "calibration": runs.read_calibration(run_dir, meta["labels"]) if calibrated else None}
+                 "calibration": runs.read_calibration(run_dir, meta["labels"]) if calibrated else None,
+                 **_partner(run_dir, meta)}
         if meta["model_kind"] == "tfidf":
             model = _load_model_files(run_dir, lambda folder: _load_tfidf(folder))
             scorer = cls(run_dir, "tfidf", meta["task"], meta["labels"], thresholds, 0, model, backend="exact",
@@ -287,6 +307,8 @@ class Scorer:
             probs, lengths = self.model.predict_proba(texts), np.array([len(t.split()) for t in texts], dtype=int)
         else:
             probs, lengths = self._transformer_probs(texts, batch_size, batch_tokens)
+        if self.partner is not None and len(texts):
+            probs = blend(probs, self.partner.predict_proba(texts), self.partner_weight, self.task)
         self.last_seconds = time.perf_counter() - started
         return probs, lengths
 

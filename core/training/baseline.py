@@ -22,14 +22,15 @@ def fit_tfidf(data: TrainingData, seed: int) -> TfidfModel:
                           data.labels, seed)
 
 
-def tfidf_baseline_metrics(data: TrainingData, seed: int) -> dict:
-    """Test (and validation) metrics of the TF-IDF baseline on the run's own splits.
+def tfidf_baseline_metrics(data: TrainingData, seed: int, model: TfidfModel | None = None) -> dict:
+    """Test (and validation) metrics of the TF-IDF baseline on the run's own splits (`model`: the baseline
+    already fitted by `fit_tfidf`, else fitted here).
 
     Its decisions are tuned on validation the way the run's are (max-F1 thresholds; a multiclass decision rule),
     so the F1 figures compare like with like (`core.evaluation.versus`).
     """
     started = time.perf_counter()
-    model = fit_tfidf(data, seed)
+    model = model or fit_tfidf(data, seed)
     probs = {split: model.predict_proba(part.frame["text"].tolist())
              for split, part in (("val", data.val), ("test", data.test)) if part is not None}
     truth = data.val.label_matrix()

@@ -31,6 +31,24 @@ def decision_section(metrics: dict) -> str:
             f"{_fmt(part.get('macro_f1'))} with the plain top class.\n")
 
 
+ENSEMBLE_OFFER = ("Training it again with `ensemble: tfidf` blends it with the TF-IDF model (a weight chosen on "
+                  "validation, 0 when the blend does not help); a TF-IDF run (`model_kind: tfidf`) may also serve "
+                  "these labels better.")
+
+
+def ensemble_section(metrics: dict) -> str:
+    """What the `ensemble: tfidf` option chose on validation."""
+    chosen = metrics.get("ensemble")
+    if not chosen:
+        return ""
+    if not chosen.get("weight"):
+        return f"\nEnsemble: {chosen.get('note')} (validation {chosen.get('metric')}: {chosen.get('val')}).\n"
+    return (f"\nEnsemble: the fine-tuned model is blended with a TF-IDF model fitted on the same training split, "
+            f"weight {chosen['weight']:g} chosen on validation ({chosen.get('metric')} "
+            f"{chosen.get('gain', 0):+.4f} over the model alone); the partner is saved in `partner/` and every "
+            "scorer applies it. Explanations show the fine-tuned model alone.\n")
+
+
 def baseline_section(metrics: dict) -> str:
     """Where the run loses to the TF-IDF baseline trained on the same splits (or that it loses nowhere)."""
     comparison = baseline_comparison(metrics)
@@ -45,8 +63,7 @@ def baseline_section(metrics: dict) -> str:
                      f"{_fmt(r['baseline'])} | {r['gap']:+.4f} |" for r in comparison["worse"])
     return (f"\n**Worse than the TF-IDF baseline** on the same {comparison['split']} split ({compared}) here:\n\n"
             f"| label | metric | this run | TF-IDF | gap |\n|---|---|---|---|---|\n{rows}\n\n"
-            "Check these labels before relying on the run; the TF-IDF run (`model_kind: tfidf`) may serve them "
-            "better.\n")
+            f"Check these labels before relying on the run. {ENSEMBLE_OFFER}\n")
 
 
 def review_note(data_path: str | None) -> str:
@@ -84,8 +101,8 @@ def trust_section(metrics: dict) -> str:
             f"(`{worst.get('term')}`). Run `python -m core audit --run RUN` for robustness and your own data.")
     soft = metrics.get("soft_labels")
     if soft:
-        parts.append(f"Trained on soft labels: each training target mixes the majority class ({1 - soft['weight']:.2g}) "
-                     f"with the annotators' shares ({soft['weight']:.2g}); annotators disagreed on "
+        parts.append(f"Trained on soft labels: each training target mixes the majority class "
+                     f"({1 - soft['weight']:.2g}) with the annotators' shares ({soft['weight']:.2g}); annotators disagreed on "
                      f"{soft['disputed_rows']:,} of {soft['rows']:,} training rows.")
     augmentation = metrics.get("identity_augmentation")
     if augmentation:
@@ -135,7 +152,8 @@ Validation macro ROC-AUC {_fmt(val.get('macro_roc_auc'))}; test macro ROC-AUC {_
 
 Thresholds were chosen on the **{thresholds.get('split', 'val')}** split by `{thresholds.get('method', '?')}`;
 test figures use them without re-tuning.
-{decision_section(metrics)}{baseline_section(metrics)}{trust_section(metrics)}{sbert_section(metrics)}
+{decision_section(metrics)}{baseline_section(metrics)}{ensemble_section(metrics)}{trust_section(metrics)}\
+{sbert_section(metrics)}
 ## Recipe
 
 {recipe}

@@ -8,7 +8,10 @@ from pathlib import Path
 from core import runs
 from core.config import TrainConfig
 from core.models.pooled import MeanPoolingClassifier
-from core.training.baseline import tfidf_baseline_metrics
+from core.evaluation.ensemble import fit_blend_weight
+from core.models.blend import blend
+from core.models.tfidf import TfidfModel
+from core.training.baseline import fit_tfidf, tfidf_baseline_metrics
 from core.training.callbacks import ProgressCallback, StopFileCallback
 from core.training.classifier import build_classifier_trainer, predict_probs
 from core.training.data import TrainingData
@@ -56,6 +59,34 @@ def train_classifier(run_dir: Path, config: TrainConfig, data: TrainingData, res
     # prediction_precision: the saved predictions' arithmetic, for the check on load
     runs.write_model_meta(run_dir, runs.ModelMeta("classifier", data.task, data.labels, trainer.max_length, pooling,
                                                   _precision_name(trainer.args), normalize=config.normalize))
-    extra["baseline_tfidf"] = tfidf_baseline_metrics(data, config.seed)
+    baseline = fit_tfidf(data, config.seed)
+    extra["baseline_tfidf"] = tfidf_baseline_metrics(data, config.seed, baseline)
+    if config.ensemble == "tfidf":
+        predict, extra["ensemble"] = attach_partner(run_dir, data, predict, baseline)
     finish(run_dir, config, data, predict, extra)
     return "succeeded"
+
+
+def attach_partner(run_dir: Path, data: TrainingData, predict, partner: TfidfModel) -> tuple[object, dict]:
+    """`ensemble: tfidf`: choose the partner's blend weight on validation; when it is above 0, save the partner
+    (`partner/`) and `ensemble.json`. Returns (the predict function finish uses: the blend, or the model alone;
+    the summary for metrics.json)."""
+    val_texts = data.val.frame["text"].tolist()
+    model_val = predict(val_texts)
+    chosen = fit_blend_weight(model_val, partner.predict_proba(val_texts), data.val.label_matrix(), data.task,
+                              data.labels)
+    weight = chosen["weight"]
+    if weight == 0:
+        chosen["note"] = "the TF-IDF partner did not improve validation, so the run scores alone"
+    else:
+        partner.save(run_dir / runs.PARTNER)
+        runs.save_ensemble(run_dir, {"partner": "tfidf", "weight": weight, "labels": data.labels, "task": data.task,
+                                     "chosen_on": "val", "val": chosen["val"]})
+
+    def blended(texts: list[str]):
+        # finish predicts validation first: reuse the forward pass made to choose the weight (under DDP this also
+        # keeps rank 0's collective predictions in step with the other ranks': validation, test, templates)
+        own = model_val if texts == val_texts else predict(texts)
+        return own if weight == 0 else blend(own, partner.predict_proba(texts), weight, data.task)
+
+    return blended, chosen
