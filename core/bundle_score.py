@@ -6,12 +6,15 @@
 
 From Python: `from score import Bundle; Bundle().score(["text"])`. Probabilities are calibrated where the run has a
 calibration (`bundle.json` "calibration"); flags compare the raw scores with the run's thresholds, and a multiclass
-run's `predicted` applies its decision rule, exactly as the project's Scorer does.
+run's `predicted` applies its decision rule, exactly as the project's Scorer does. A run blended with a TF-IDF
+partner (`ensemble: tfidf`) ships it as `partner.npz` + `partner_vocabulary.json`, computed here in numpy.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 import sys
 from pathlib import Path
 
@@ -38,6 +41,53 @@ def _binary_map(p, params):
     return _sigmoid(params["a"] * _logit(p) + params["b"])
 
 
+class TfidfPartner:
+    """The run's TF-IDF + logistic regression partner in numpy: scikit-learn's TfidfVectorizer as the run fitted
+    it (lowercase, tokens `(?u)\\b\\w+\\b`, word 1-2-grams, sublinear tf, idf, l2 norm), then the linear layer."""
+
+    def __init__(self, folder: Path):
+        meta = json.loads((folder / "partner_vocabulary.json").read_text(encoding="utf-8"))
+        self.vocabulary, self.task = meta["vocabulary"], meta["task"]
+        weights = np.load(folder / "partner.npz", allow_pickle=False)
+        self.idf, self.coef, self.intercept = weights["idf"], weights["coef"], weights["intercept"]
+        self.pattern = re.compile(meta["token_pattern"])
+
+    def _features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        tokens = self.pattern.findall(text.lower())
+        grams = tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]
+        counts: dict[int, int] = {}
+        for gram in grams:
+            index = self.vocabulary.get(gram)
+            if index is not None:
+                counts[index] = counts.get(index, 0) + 1
+        columns = np.fromiter(counts, dtype=np.int64, count=len(counts))
+        values = np.array([1.0 + math.log(c) for c in counts.values()], dtype=np.float64) * self.idf[columns]
+        norm = float(np.sqrt((values ** 2).sum()))
+        return columns, values / norm if norm else values
+
+    def probabilities(self, texts: list[str]) -> np.ndarray:
+        logits = np.zeros((len(texts), len(self.intercept)), dtype=np.float64)
+        for row, text in enumerate(texts):
+            columns, values = self._features(text)
+            logits[row] = self.coef[:, columns].astype(np.float64) @ values + self.intercept
+        if self.task == "multilabel":
+            return 1.0 / (1.0 + np.exp(-logits))
+        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def blend(model: np.ndarray, partner: np.ndarray, weight: float, task: str) -> np.ndarray:
+    """core.models.blend.blend, repeated (the bundle may not import the project): the weighted mean of the two
+    models' logits (multilabel) or log-probabilities renormalised (multiclass)."""
+    model = np.clip(np.asarray(model, dtype=np.float64), EPS, 1 - EPS)
+    partner = np.clip(np.asarray(partner, dtype=np.float64), EPS, 1 - EPS)
+    if task == "multilabel":
+        return _sigmoid((1 - weight) * _logit(model) + weight * _logit(partner))
+    z = (1 - weight) * np.log(model) + weight * np.log(partner)
+    z = np.exp(z - z.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
 class Bundle:
     """The exported model, tokenizer and decisions of one run."""
 
@@ -60,6 +110,7 @@ class Bundle:
 
             mode = self.meta["normalize"]
             self.normalize = lambda text: normalize_text(text, mode)
+        self.partner = TfidfPartner(folder) if self.meta.get("partner_weight") else None
 
     def raw_probabilities(self, texts: list[str], batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
         """(uncalibrated probabilities (rows, labels), token counts before truncation)."""
@@ -81,9 +132,13 @@ class Bundle:
             logits[start:start + len(rows)] = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
         logits = logits.astype(np.float64)
         if self.task == "multilabel":
-            return 1.0 / (1.0 + np.exp(-logits)), lengths
-        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-        return shifted / shifted.sum(axis=1, keepdims=True), lengths
+            probs = 1.0 / (1.0 + np.exp(-logits))
+        else:
+            shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+            probs = shifted / shifted.sum(axis=1, keepdims=True)
+        if self.partner is not None and len(texts):
+            probs = blend(probs, self.partner.probabilities(texts), float(self.meta["partner_weight"]), self.task)
+        return probs, lengths
 
     def calibrate(self, probs: np.ndarray) -> np.ndarray:
         """The run's calibration maps applied (the raw scores when it has none).

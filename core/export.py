@@ -9,6 +9,8 @@
   normalisation mode, and the bundle's own check (texts with the probabilities the run gives them);
 - `normalize.py` and `confusables.json` (runs trained with normalisation): the project's normalisation module with
   its data, so the bundle reads "ѕtupid" as the run does;
+- `partner.npz` and `partner_vocabulary.json` (runs blended with a TF-IDF partner, `ensemble: tfidf`): the
+  partner's idf, weights and vocabulary, which score.py computes in numpy;
 - `score.py`: the scorer (`python score.py "text" ...`, or `from score import Bundle`);
 - `README.md`: the run's model card.
 
@@ -61,15 +63,30 @@ def _check_exportable(scorer: Scorer) -> None:
         raise ConfigError("export makes an ONNX bundle of a transformer run; this run is the tfidf baseline "
                           "(its model is model/vocab.json + weights, scored by `python -m core score`). "
                           "Fix: export a classifier or SBERT-head run.")
-    if scorer.partner is not None:
-        raise ConfigError(f"run {scorer.run_dir.name!r} blends its classifier with a TF-IDF partner (`ensemble: "
-                          "tfidf`), which the bundle's score.py (numpy, onnxruntime and tokenizers only) cannot "
-                          "compute. Fix: serve it with `python -m core serve`, or export a run trained with "
-                          "`ensemble: none`.")
     if not getattr(scorer.tokenizer, "is_fast", False):
         raise ConfigError(f"the run's tokenizer ({type(scorer.tokenizer).__name__}) has no fast (tokenizers) "
                           "version, which the bundle's score.py needs. Fix: train on a base model with a fast "
                           "tokenizer.")
+
+
+def _write_partner(folder: Path, partner) -> None:
+    """An `ensemble: tfidf` run's partner in files numpy reads without pickle: the vocabulary as JSON, the idf and
+    weights as .npz (score.py's TfidfPartner recomputes the vectorizer's features)."""
+    from core.models.tfidf import TOKEN_PATTERN
+
+    vectorizer = partner.vectorizer
+    expected = {"lowercase": True, "ngram_range": (1, 2), "sublinear_tf": True, "norm": "l2", "use_idf": True,
+                "token_pattern": TOKEN_PATTERN, "analyzer": "word", "strip_accents": None}
+    found = {key: getattr(vectorizer, key) for key in expected}
+    if found != expected:  # score.py implements exactly these settings
+        raise ConfigError(f"the run's TF-IDF partner has settings {found}; the bundle computes {expected}. "
+                          "Fix: serve the run with `python -m core serve` instead.")
+    vocabulary = {term: int(index) for term, index in vectorizer.vocabulary_.items()}
+    write_text_atomic(folder / "partner_vocabulary.json", json.dumps(
+        {"task": partner.task, "labels": partner.labels, "token_pattern": TOKEN_PATTERN, "vocabulary": vocabulary},
+        ensure_ascii=False))
+    with open(folder / "partner.npz", "wb") as handle:
+        np.savez(handle, idf=vectorizer.idf_.astype(np.float64), coef=partner.coef, intercept=partner.intercept)
 
 
 def export_run(run_dir: str | Path, out: str | Path, overwrite: bool = False) -> Path:
@@ -108,11 +125,14 @@ def export_run(run_dir: str | Path, out: str | Path, overwrite: bool = False) ->
             "labels": scorer.labels, "max_length": scorer.max_length,
             "pad_token_id": scorer.tokenizer.pad_token_id or 0, "thresholds": scorer.thresholds,
             "offsets": scorer.offsets, "calibration": scorer.calibration, "normalize": scorer.normalize,
+            "partner_weight": scorer.partner_weight if scorer.partner is not None else 0.0,
             "check": {"texts": CHECK_TEXTS, "probabilities": calibrated, "tolerance": 1e-5}})
         if scorer.normalize != "none":
             write_text_atomic(staging / "normalize.py", _normalize_source())
             write_text_atomic(staging / "confusables.json",
                               json.dumps(normalize._confusables(), ensure_ascii=False, sort_keys=True))
+        if scorer.partner is not None:
+            _write_partner(staging, scorer.partner)
         write_text_atomic(staging / "score.py", (Path(__file__).parent / "bundle_score.py").read_text())
         card = Path(run_dir) / runs.CARD
         write_text_atomic(staging / "README.md", card.read_text(encoding="utf-8") if card.exists() else "")
