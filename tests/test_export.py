@@ -42,3 +42,24 @@ def test_export_then_the_bundle_checks_itself(capsys, bert_run, tmp_path):
     done = subprocess.run([sys.executable, str(tmp_path / "bundle" / "score.py"), "--check"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and json.loads(done.stdout)["ok"], done.stderr
+
+
+@pytest.mark.parametrize("task", ["multilabel", "multiclass"])
+def test_the_bundles_numpy_tfidf_partner_equals_the_runs(tmp_path, task):
+    """score.py recomputes the TF-IDF partner without scikit-learn: the same probabilities on awkward texts."""
+    import numpy as np
+    import pandas as pd
+
+    from core.bundle_score import TfidfPartner
+    from core.export import _write_partner
+    from core.models.tfidf import TfidfModel
+    from tests.conftest import ROOT
+
+    frame = pd.read_csv(ROOT / "data" / "sample.csv")
+    labels = ["toxic", "insult", "identity_hate"]
+    truth = frame[labels].to_numpy() if task == "multilabel" else frame[labels].to_numpy().argmax(axis=1)
+    model = TfidfModel.fit(frame["comment_text"].tolist(), truth, task, labels)
+    _write_partner(tmp_path, model)
+    texts = ["", "   ", "You are a STUPID idiot idiot idiot", "café naïve İstanbul ÀÉ", "you_are a-stupid.idiot!!",
+             "word " * 3000, "\U0001F600 emoji only", "ok", "Ｆｕｌｌｗｉｄｔｈ idiot", "the the the"]
+    np.testing.assert_allclose(TfidfPartner(tmp_path).probabilities(texts), model.predict_proba(texts), atol=2e-6)
