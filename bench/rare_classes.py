@@ -13,8 +13,9 @@ trains, in one run:
   count columns, as training targets);
 
 and scores the held-out part with each at argmax and at the run's own decision rule (per-class offsets fitted for
-macro-F1 on validation, `decision.json`), plus the rank-free ensemble of each MiniLM run with the TF-IDF model
-(mean of the two models' log-probabilities, weight chosen on validation, then the decision rule refitted on it).
+macro-F1 on validation, `decision.json`), plus each MiniLM run blended with the TF-IDF model as `ensemble: tfidf`
+does (`core.models.blend`: the weighted mean of the two models' log-probabilities, the weight chosen on validation
+by `core.evaluation.ensemble`, then the decision rule refitted on the blend).
 Prints macro-F1, hate-speech F1 and macro ROC-AUC per candidate, and the training time of each run.
 
 Goal (issue 24): the default recipe >= macro-F1 0.78 and hate-speech F1 0.50, above the TF-IDF baseline.
@@ -139,26 +140,6 @@ def figures(probs: np.ndarray, truth: np.ndarray, labels: list[str], offsets: np
             "macro_roc_auc": multiclass_metrics(probs, truth, labels)["macro_roc_auc"]}
 
 
-def ensemble_weight(val_a: np.ndarray, val_b: np.ndarray, truth: np.ndarray) -> float:
-    """The weight of model b in mean log-probabilities that gives the best validation macro-F1 after a refitted
-    decision rule (0 = model a alone)."""
-    from core.evaluation.decision import decide, fit_offsets, macro_f1
-
-    best, chosen = -1.0, 0.0
-    for weight in np.linspace(0, 0.8, 9):
-        mixed = mix(val_a, val_b, weight)
-        score = macro_f1(truth, decide(mixed, fit_offsets(mixed, truth)), mixed.shape[1])
-        if score > best + 1e-9:
-            best, chosen = score, float(weight)
-    return chosen
-
-
-def mix(a: np.ndarray, b: np.ndarray, weight: float) -> np.ndarray:
-    logits = (1 - weight) * np.log(np.clip(a, 1e-9, 1)) + weight * np.log(np.clip(b, 1e-9, 1))
-    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return exp / exp.sum(axis=1, keepdims=True)
-
-
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--epochs", type=float, default=2.0)
@@ -174,7 +155,9 @@ def main(argv: list[str]) -> int:
     from core import runs
     from core.data import load_dataset
     from core.evaluation.decision import fit_offsets
+    from core.evaluation.ensemble import fit_blend_weight
     from core.evaluation.predictions import SplitPredictions
+    from core.models.blend import blend
     from core.scoring.scorer import Scorer
 
     folder = Path(args.keep or tempfile.mkdtemp(prefix="cleanspeech-rare-"))
@@ -207,14 +190,16 @@ def main(argv: list[str]) -> int:
         seconds = runs.read_run(run_dir).metrics.get("train_seconds")
         rows.append((f"{name}, argmax", figures(probs, truth, labels, None), seconds))
         rows.append((f"{name}, tuned decision rule", figures(probs, truth, labels, np.array(scorer.offsets)), seconds))
+    # `ensemble: tfidf` as the job computes it: the TF-IDF run was fitted on the same training split with the same
+    # seed as the baseline inside each MiniLM job, so blending the two runs' scores is what the option saves
     tfidf_val, tfidf_test, _ = scored["TF-IDF + LR, balanced"]
     for name in list(candidates)[1:]:
         val, probs, labels = scored[name]
         val_truth = val.truth.argmax(axis=1) if val.truth.ndim == 2 else val.truth
-        weight = ensemble_weight(val.probs, tfidf_val.probs, val_truth)
-        offsets = fit_offsets(mix(val.probs, tfidf_val.probs, weight), val_truth)
+        weight = fit_blend_weight(val.probs, tfidf_val.probs, val_truth, "multiclass", labels)["weight"]
+        offsets = fit_offsets(blend(val.probs, tfidf_val.probs, weight, "multiclass"), val_truth)
         rows.append((f"{name} + TF-IDF ensemble (weight {weight:.1f}), tuned rule",
-                     figures(mix(probs, tfidf_test, weight), truth, labels, offsets), None))
+                     figures(blend(probs, tfidf_test, weight, "multiclass"), truth, labels, offsets), None))
     print(f"Davidson, held-out 20% of ../shared/data/davidson/train.csv ({len(texts):,} tweets, seed 42); "
           f"development part about {len(texts) * 4:,} rows, 10% of it for validation\n")
     print("| candidate | macro-F1 | hate-speech F1 | macro ROC-AUC | train s |\n|---|---|---|---|---|")
