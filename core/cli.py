@@ -171,7 +171,8 @@ _TRAIN_FLAGS = {"data": str, "base_model": str, "task": str, "model_kind": str, 
                 "run_name": str, "text_col": str, "label_col": str, "num_processes": int, "precision": str,
                 "loss": str, "max_pairs": int, "knn_k": int, "pooling": str, "val_fraction": float,
                 "test_fraction": float, "downsample_majority": float, "oversample_ratio": float, "n_clusters": int,
-                "normalize": str, "calibration": str, "report_to": str}
+                "normalize": str, "calibration": str, "report_to": str, "class_weighting": str, "soft_labels": float,
+                "ensemble": str}
 _TRAIN_SWITCHES = {"oversample": ("oversample", True), "no_clean": ("clean", False),
                    "identity_augmentation": ("identity_augmentation", True),
                    "identity_swaps": ("identity_swaps", True)}  # flag -> (config key, value)

@@ -97,3 +97,17 @@ def test_detached_train_with_more_processes_than_gpus_fails_before_making_a_run(
     assert "num_processes=2, but this machine shows 1 GPU(s)" in capsys.readouterr().err
     models = isolated_dirs[0]
     assert not models.exists() or not any(models.iterdir())  # no orphan run folder
+
+
+def test_train_flags_for_the_rare_class_options_reach_the_config_and_are_checked(isolated_dirs, capsys):
+    from core.cli import _train_config, build_parser
+
+    args = build_parser().parse_args(["train", "--data", str(SAMPLE_MULTILABEL), "--ensemble", "tfidf",
+                                      "--soft-labels", "0.5", "--class-weighting", "balanced", "--task", "multiclass"])
+    config = _train_config(args)
+    assert (config.ensemble, config.soft_labels, config.class_weighting) == ("tfidf", 0.5, "balanced")
+    code = main(["train", "--model-kind", "tfidf", "--data", str(SAMPLE_MULTILABEL), "--ensemble", "tfidf"])
+    assert code == 2
+    assert "only transformer classifier runs blend with a TF-IDF partner" in capsys.readouterr().err
+    models = isolated_dirs[0]
+    assert not models.exists() or not any(models.iterdir())
