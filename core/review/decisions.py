@@ -19,7 +19,7 @@ import pandas as pd
 
 from core.data.prepare import CHANGELOG, PreparedDataset, load_version, write_version
 from core.data.report import data_report
-from core.data.schema import Dataset
+from core.data.schema import VOTE_PREFIX, Dataset
 from core.errors import ConfigError, DataError
 from core.fileio import append_jsonl, read_json, read_jsonl, write_json
 from core.paths import datasets_dir, resolve_inside, slugify
@@ -96,6 +96,9 @@ def _apply(part: Dataset, split: str, decisions: dict[str, dict]) -> Dataset:
         elif record["action"] == "relabel":
             if part.kind == "multiclass":
                 frame.loc[position, "label"] = part.labels.index(record["new"][0])
+                # the annotators' counts disagree with the reviewer now: the row's soft target is its new label
+                for column in [c for c in frame.columns if c.startswith(VOTE_PREFIX)]:
+                    frame.loc[position, column] = 0
             else:
                 for label in part.labels:
                     frame.loc[position, label] = int(label in record["new"])

@@ -182,6 +182,22 @@ def test_applying_writes_a_new_version_with_a_changelog_and_leaves_the_source(ve
         apply_decisions(version, "sample-v2")
 
 
+def test_a_relabelled_row_with_annotator_counts_trains_towards_its_new_label(isolated_dirs, write):
+    from tests.training.test_soft_labels import davidson_rows
+
+    dataset = load_dataset(write("d.csv", "\n".join(davidson_rows(60)) + "\n"))
+    folder = save_version(prepare_dataset(dataset, PrepareOptions(split=SplitOptions(0.7, 0.15, 0.15, 42))), "d-v1")
+    train = load_version(folder)["train"]
+    assert train.spec.vote_cols and train.vote_shares() is not None  # the counts survive a saved version
+    old = train.frame.iloc[0]
+    new_class = next(c for c in train.labels if c != train.labels[int(old["label"])])
+    record_decision(folder, "train:0", "relabel", [new_class])
+    after = load_version(apply_decisions(folder, "d-v2"))["train"]
+    shares = after.vote_shares()
+    np.testing.assert_allclose(shares[0], np.eye(3)[after.labels.index(new_class)])  # the reviewer wins
+    np.testing.assert_allclose(shares[1:], train.vote_shares()[1:])  # other rows keep their annotators' shares
+
+
 def test_version_rows_ids_follow_the_split_files(version):
     dataset, ids, parts = version_rows(version)
     assert len(dataset.frame) == sum(len(p.frame) for p in parts.values()) == len(ids)
