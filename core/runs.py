@@ -308,6 +308,18 @@ def read_decision(run_dir: Path, labels: list[str]) -> list[float] | None:
     return [float(offsets[label]) for label in labels]
 
 
+def _labelled_payload(path: Path, labels: list[str], fix: str) -> dict:
+    """A run file's JSON object, refused (ModelNotAvailable, with `fix`) when unreadable or for other labels."""
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise ModelNotAvailable(f"{path} cannot be read ({str(error)[:120]}). {fix}") from None
+    if not isinstance(payload, dict) or payload.get("labels") != list(labels):
+        found = payload.get("labels") if isinstance(payload, dict) else payload
+        raise ModelNotAvailable(f"{path} is for labels {str(found)[:80]}, the model has {labels}. {fix}")
+    return payload
+
+
 def read_calibration(run_dir: Path, labels: list[str]) -> dict | None:
     """The run's `calibration.json` (None when it has none: scores are reported raw).
 
@@ -319,13 +331,7 @@ def read_calibration(run_dir: Path, labels: list[str]) -> dict | None:
     if not path.exists():
         return None
     fix = f"Fix: delete {path.name} to report raw scores, or recalibrate with `python -m core audit --run RUN`."
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise ModelNotAvailable(f"{path} cannot be read ({str(error)[:120]}). {fix}") from None
-    if not isinstance(payload, dict) or payload.get("labels") != list(labels):
-        found = payload.get("labels") if isinstance(payload, dict) else payload
-        raise ModelNotAvailable(f"{path} is for labels {str(found)[:80]}, the model has {labels}. {fix}")
+    payload = _labelled_payload(path, labels, fix)
     if payload.get("task") == "multiclass":
         params = payload.get("classes")
         values = [params.get("a")] + list(params.get("b") or []) if isinstance(params, dict) else [None]
@@ -352,13 +358,7 @@ def read_ensemble(run_dir: Path, labels: list[str]) -> dict | None:
     if not path.exists():
         return None
     fix = "Fix: retrain the run (`python -m core train --config RUN/config.json`)."
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise ModelNotAvailable(f"{path} cannot be read ({str(error)[:120]}). {fix}") from None
-    if not isinstance(payload, dict) or payload.get("labels") != list(labels):
-        found = payload.get("labels") if isinstance(payload, dict) else payload
-        raise ModelNotAvailable(f"{path} is for labels {str(found)[:80]}, the model has {labels}. {fix}")
+    payload = _labelled_payload(path, labels, fix)
     weight = payload.get("weight")
     if payload.get("partner") != "tfidf" or not _is_number(weight) or not 0 < weight < 1:
         raise ModelNotAvailable(f"{path} is damaged: partner {payload.get('partner')!r}, weight {weight!r} (a TF-IDF "
