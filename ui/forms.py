@@ -80,7 +80,7 @@ def train_form() -> TrainConfig | None:
                                        "bundled MiniLM), else the model's own [CLS] head")
             ensemble = a.selectbox(
                 "Blend with", list(ENSEMBLES), index=list(ENSEMBLES).index(_default("ensemble")), key="train.ensemble",
-                format_func={"none": "nothing (the fine-tuned model alone)",
+                format_func={"auto": "auto (TF-IDF for multiclass data)", "none": "nothing (the fine-tuned model alone)",
                              "tfidf": "a TF-IDF model (weight chosen on validation)"}.get,
                 help="Transformer classifiers: blend with a TF-IDF + logistic regression model fitted on the same "
                      "training split; the weight is chosen on validation and is 0 when the blend does not help.")
@@ -130,5 +130,5 @@ def train_form() -> TrainConfig | None:
                        length_grouping=grouping, gradient_checkpointing=checkpointing, seed=int(seed), pooling=pooling,
                        run_name=run_name.strip() or None, normalize=normalize, identity_augmentation=bool(augmentation),
                        identity_swaps=bool(swaps), soft_labels=float(soft_labels),
-                       ensemble=ensemble if kind == "classifier" else "none",
+                       ensemble=ensemble if kind == "classifier" else "auto",
                        calibration=calibration, report_to=report_to, **sbert)

@@ -13,12 +13,13 @@ from core.errors import CoreError
 
 def blend_config(info: runs.RunInfo) -> TrainConfig | None:
     """The run's own recipe with `ensemble: tfidf` (None when the run cannot take it: a TF-IDF or SBERT run, one
-    already blended, or a run without a readable config)."""
+    that already tried the blend, or a run without a readable config)."""
     try:
         config = TrainConfig.from_json(info.path / runs.CONFIG)
     except CoreError:
         return None
-    if config.model_kind != "classifier" or config.ensemble != "none":
+    task = info.metrics.get("task") or config.task or "multilabel"
+    if config.model_kind != "classifier" or config.resolved_ensemble(task) != "none":
         return None
     return dataclasses.replace(config, ensemble="tfidf", run_name=f"{config.run_name or info.name}-tfidf-blend")
 

@@ -144,7 +144,8 @@ def loss_weights(config: TrainConfig, data: TrainingData) -> tuple[torch.Tensor 
     """(pos_weight, class_weight) from the training split, per `config.class_weighting`.
 
     Multilabel: inverse frequency `pos_weight = negatives / positives` per label (the CleanSpeech recipe),
-    capped at `max_pos_weight` so a label with a handful of positives does not dominate.
+    capped at `max_pos_weight` so a label with a handful of positives does not dominate. Multiclass (`auto` or
+    `balanced`): class weights `rows / (classes x class count)`.
     """
     if config.class_weighting == "none":
         return None, None
@@ -153,7 +154,7 @@ def loss_weights(config: TrainConfig, data: TrainingData) -> tuple[torch.Tensor 
         positives = labels.sum(axis=0).astype(np.float64)
         weight = (len(labels) - positives) / np.maximum(positives, 1)
         return torch.tensor(np.clip(weight, 1.0, config.max_pos_weight), dtype=torch.float32), None
-    if config.class_weighting == "balanced":
+    if config.class_weighting in ("auto", "balanced"):  # multiclass `auto`: balanced (measured, bench/RESULTS.md)
         counts = np.bincount(labels, minlength=len(data.labels)).astype(np.float64)
         return None, torch.tensor(len(labels) / (len(counts) * np.maximum(counts, 1)), dtype=torch.float32)
     return None, None

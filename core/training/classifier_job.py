@@ -61,7 +61,7 @@ def train_classifier(run_dir: Path, config: TrainConfig, data: TrainingData, res
                                                   _precision_name(trainer.args), normalize=config.normalize))
     baseline = fit_tfidf(data, config.seed)
     extra["baseline_tfidf"] = tfidf_baseline_metrics(data, config.seed, baseline)
-    if config.ensemble == "tfidf":
+    if config.resolved_ensemble(data.task) == "tfidf":
         predict, extra["ensemble"] = attach_partner(run_dir, data, predict, baseline)
     finish(run_dir, config, data, predict, extra)
     return "succeeded"

@@ -94,13 +94,21 @@ def test_a_partner_that_adds_nothing_gets_weight_zero():
 
 
 @pytest.mark.parametrize("options, message", [
-    ({"ensemble": "forest"}, r"ensemble='forest' is invalid: use one of \('none', 'tfidf'\)"),
+    ({"ensemble": "forest"}, r"ensemble='forest' is invalid: use one of \('auto', 'none', 'tfidf'\)"),
     ({"ensemble": "tfidf", "model_kind": "tfidf"}, r"only transformer classifier runs blend with a TF-IDF partner"),
     ({"ensemble": "tfidf", "model_kind": "sbert"}, r"not model_kind='sbert'; set it to 'none'"),
 ])
 def test_the_option_is_refused_where_it_cannot_apply(options, message):
     with pytest.raises(ConfigError, match=message):
         TrainConfig(data="x.csv", **options)
+
+
+def test_auto_blends_multiclass_classifier_runs_only():
+    resolved = {(kind, task): TrainConfig(data="x.csv", model_kind=kind).resolved_ensemble(task)
+                for kind in ("classifier", "tfidf", "sbert") for task in ("multilabel", "multiclass")}
+    assert {key for key, value in resolved.items() if value == "tfidf"} == {("classifier", "multiclass")}
+    assert TrainConfig(data="x.csv", ensemble="none").resolved_ensemble("multiclass") == "none"
+    assert TrainConfig(data="x.csv", ensemble="tfidf").resolved_ensemble("multilabel") == "tfidf"
 
 
 def test_a_damaged_ensemble_file_is_refused_not_ignored(tmp_path):

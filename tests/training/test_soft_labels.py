@@ -124,3 +124,17 @@ def test_a_soft_label_run_trains_records_it_and_reloads(make_run, tiny_bert, wri
     assert scorer.labels == ["hate_speech", "offensive_language", "neither"]
     probs = scorer.predict_proba(["this hateful tweet number 1"])
     assert probs.shape == (1, 3) and probs.sum() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_multiclass_runs_weigh_classes_balanced_by_default(write):
+    from core.training.classifier import loss_weights
+
+    rows = davidson_rows(60)[:1] + [r for i, r in enumerate(davidson_rows(60)[1:]) if i % 3 != 2 or i < 30]
+    path = write("d.csv", "\n".join(rows) + "\n")
+    config = TrainConfig(data=str(path), test_fraction=0.0, val_fraction=0.2)
+    data = load_training_data(config)
+    counts = np.bincount(data.train.label_matrix(), minlength=3)
+    pos_weight, class_weight = loss_weights(config, data)
+    assert pos_weight is None and counts[2] < counts[0]  # "neither" is the rare class here
+    np.testing.assert_allclose(class_weight.numpy(), counts.sum() / (3 * counts), rtol=1e-6)
+    assert loss_weights(TrainConfig(data=str(path), class_weighting="none"), data) == (None, None)
