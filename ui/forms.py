@@ -80,7 +80,8 @@ def train_form() -> TrainConfig | None:
                                        "bundled MiniLM), else the model's own [CLS] head")
             ensemble = a.selectbox(
                 "Blend with", list(ENSEMBLES), index=list(ENSEMBLES).index(_default("ensemble")), key="train.ensemble",
-                format_func={"auto": "auto (TF-IDF for multiclass data)", "none": "nothing (the fine-tuned model alone)",
+                format_func={"auto": "auto (TF-IDF for multiclass data)",
+                             "none": "nothing (the fine-tuned model alone)",
                              "tfidf": "a TF-IDF model (weight chosen on validation)"}.get,
                 help="Transformer classifiers: blend with a TF-IDF + logistic regression model fitted on the same "
                      "training split; the weight is chosen on validation and is 0 when the blend does not help.")
