@@ -86,7 +86,8 @@ class TrainConfig:
         pooling: classifier head: `cls` = the encoder's own first-token head (AutoModelForSequenceClassification),
             `mean` = mean of the last layer over real tokens -> linear; `auto` = `mean` for sentence-transformers
             models trained with mean pooling (the bundled MiniLM), else `cls`.
-        max_length: token limit; None = 95th percentile of training token lengths, capped by the model.
+        max_length: token limit; None = 95th percentile of training token lengths but at least 128, capped by the
+            model (`core.training.classifier.choose_max_length`).
         learning_rate: None = classifier: 2e-5 for base-size models (>= 100M parameters), 1e-4 for small ones;
             SBERT: 5e-5.
         warmup: fraction of training steps (or an int number of steps) for linear warm-up.

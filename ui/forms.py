@@ -59,7 +59,7 @@ def train_form() -> TrainConfig | None:
         with st.expander("Advanced"):
             a, b, c = st.columns(3)
             learning_rate = a.number_input("Learning rate (0 = auto)", 0.0, 0.01, 0.0, 1e-5, format="%.6f")
-            max_length = a.number_input("Max length (0 = auto, 95th percentile)", 0, 512, 0, 8)
+            max_length = a.number_input("Max length (0 = auto: 95th percentile, at least 128)", 0, 512, 0, 8)
             warmup = a.number_input("Warm-up fraction", 0.0, 0.5, 0.1, 0.01)
             weight_decay = b.number_input("Weight decay", 0.0, 0.5, 0.01, 0.01)
             eval_steps = b.number_input("Evaluate every N steps (0 = each epoch)", 0, 100_000, 0, 10)

@@ -138,3 +138,22 @@ def test_multiclass_runs_weigh_classes_balanced_by_default(write):
     assert pos_weight is None and counts[2] < counts[0]  # "neither" is the rare class here
     np.testing.assert_allclose(class_weight.numpy(), counts.sum() / (3 * counts), rtol=1e-6)
     assert loss_weights(TrainConfig(data=str(path), class_weighting="none"), data) == (None, None)
+
+
+def test_the_automatic_max_length_is_the_95th_percentile_but_never_below_128():
+    from core.training.classifier import choose_max_length
+
+    class Tokenizer:  # one token per character, plus the two special tokens
+        model_max_length = 512
+
+        def __call__(self, texts, **_):
+            return {"input_ids": [[0] * (len(t) + 2) for t in texts]}
+
+    config = TrainConfig(data="x.csv")
+    tweets = ["x" * n for n in range(10, 50)]  # 95th percentile about 50 tokens
+    assert choose_max_length(config, Tokenizer(), tweets) == 128
+    comments = ["x" * n for n in range(100, 400)]  # 95th percentile about 387 -> 392
+    assert choose_max_length(config, Tokenizer(), comments) == 392
+    Tokenizer.model_max_length = 64  # the model's own limit wins over the floor
+    assert choose_max_length(config, Tokenizer(), tweets) == 64
+    assert choose_max_length(TrainConfig(data="x.csv", max_length=32), Tokenizer(), comments) == 32
