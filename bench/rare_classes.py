@@ -21,7 +21,8 @@ Prints macro-F1, hate-speech F1 and macro ROC-AUC per candidate, and the trainin
 
 Goal (issue 24): the default recipe >= macro-F1 0.78 and hate-speech F1 0.50, above the TF-IDF baseline.
 Run: .venv/bin/python bench/rare_classes.py [--epochs 2] [--keep DIR] [--only NAME,...] [--rows N (a quick check)]
-(with --keep, a candidate whose run already succeeded in DIR with the same config.json is reused)
+(with --keep, a candidate whose run already succeeded in DIR with the same config.json is reused; after a default
+changes its meaning without changing the file, e.g. `max_length: null`, rerun without --keep)
 """
 
 from __future__ import annotations
