@@ -122,7 +122,7 @@ def test_the_analyst_journey(app, tmp_path):
         page.get_by_label("Run name").fill("journey-bert")
         page.get_by_text("Advanced").first.click()
         page.get_by_label("Evaluate every N steps (0 = each epoch)").fill("20")
-        page.get_by_label("Max length (0 = auto, 95th percentile)").fill("32")
+        page.get_by_label("Max length (0 = auto: 95th percentile, at least 128)").fill("32")
         page.get_by_label("Learning rate (0 = auto)").fill("0.001")
         # no early stopping: the run must still be running when the test stops it
         page.get_by_label("Early-stopping patience (0 = off)").fill("0")
