@@ -159,8 +159,6 @@ def figures(probs: np.ndarray, truth: np.ndarray, labels: list[str], offsets: np
 def jigsaw(folder: Path, epochs: float) -> None:
     """The default recipe on Jigsaw `train.csv` (10% validation), and the TF-IDF baseline on the same split, both
     scored on `test.csv`: macro and per-label ROC-AUC side by side, and the default recipe's training time."""
-    import dataclasses
-
     from core import runs
     from core.data import load_dataset
     from core.evaluate import evaluate_run
@@ -177,7 +175,7 @@ def jigsaw(folder: Path, epochs: float) -> None:
     if (model / runs.ENSEMBLE).exists():  # the fine-tuned model without its TF-IDF partner, for reference
         scorer = Scorer.from_run(model, backend="exact", calibrated=False)
         weight = scorer.partner_weight
-        scorer = dataclasses.replace(scorer, partner=None, partner_weight=0.0)
+        scorer = scorer.alone()
         probs = scorer.predict_proba(rows.frame["text"].astype(str).tolist())
         alone = (weight, multilabel_metrics(probs, rows.label_matrix(), scorer.labels))
     metrics = runs.read_run(model).metrics
@@ -232,8 +230,6 @@ def davidson(folder: Path, args) -> None:
     """The Davidson candidates side by side (see the module docstring)."""
     if not DAVIDSON.exists():
         sys.exit(f"{DAVIDSON} is absent: this benchmark needs the shared Davidson file")
-    import dataclasses
-
     import pandas as pd
 
     from core import runs
@@ -269,7 +265,7 @@ def davidson(folder: Path, args) -> None:
             probs = scorer.predict_proba(texts)
             rows.append((f"{name} (blended with TF-IDF by the job, weight {scorer.partner_weight:g}), "
                          "its decision rule", figures(probs, truth, labels, np.array(scorer.offsets)), seconds))
-            scorer = dataclasses.replace(scorer, partner=None, partner_weight=0.0)
+            scorer = scorer.alone()
             name = f"{name}, its fine-tuned model alone"
         val = SplitPredictions.from_frame(pd.read_parquet(run_dir / "predictions" / "val.parquet"), "val",
                                           "multiclass", labels)

@@ -130,13 +130,11 @@ def check_export(run_dir: Path, saved, scratch: Path) -> dict:
 def check_ensemble(scorer, texts: list[str]) -> dict:
     """An `ensemble: tfidf` run: its weight, and whether its scores are the blend of the reloaded classifier alone
     and the reloaded partner."""
-    import dataclasses
-
     from core.models.blend import blend
 
     if scorer.partner is None:
         return {"weight": 0.0}
-    alone = dataclasses.replace(scorer, partner=None, partner_weight=0.0).predict_proba(texts)
+    alone = scorer.alone().predict_proba(texts)
     expected = blend(alone, scorer.partner.predict_proba(texts), scorer.partner_weight, scorer.task)
     return {"weight": scorer.partner_weight, "blend_diff": float(np.abs(scorer.predict_proba(texts) - expected).max()),
             "partner_moves_scores": float(np.abs(scorer.predict_proba(texts) - alone).max())}
@@ -146,11 +144,9 @@ def check_explain_disguised(scorer) -> dict:
     """Every method on a look-alike spelling: the words it shows and whether it explains the score the run gives."""
     from core.explain import explain, methods_for
 
-    import dataclasses
-
     text = "you are \u0455tupid"  # Cyrillic dze for the s
     # an ensemble run's explanations explain its fine-tuned model alone (and say so)
-    probs = dataclasses.replace(scorer, partner=None, partner_weight=0.0).predict_proba([text])[0]
+    probs = scorer.alone().predict_proba([text])[0]
     options = {"shap": {"max_evals": 40}, "ig": {"n_steps": 8}}
     found = {}
     for name in methods_for(scorer):

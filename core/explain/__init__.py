@@ -6,8 +6,6 @@ run supports; each method module declares OPTIONS (name, type, range, default) a
 
 from __future__ import annotations
 
-import dataclasses
-
 from core.data.normalize import normalize_text
 from core.errors import ConfigError
 from core.explain.base import Attribution, Option, resolve_options
@@ -54,7 +52,7 @@ def explain(scorer, text: str, method_name: str, label: str | None = None, seed:
     if getattr(scorer, "partner", None) is not None:
         # The attribution methods read the fine-tuned model's tokens and gradients; its TF-IDF partner has no
         # tokens or gradients of theirs, so an ensemble run is explained without it (and says so)
-        scorer = dataclasses.replace(scorer, partner=None, partner_weight=0.0)
+        scorer = scorer.alone()
     attribution = chosen.explain(scorer, model_text, label=label, seed=seed, **values)
     if partner_weight:
         attribution.details["ensemble_note"] = (

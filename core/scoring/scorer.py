@@ -24,6 +24,7 @@ chosen backend is saved in `inference.json`, so pages and CLI score it the same 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -267,6 +268,10 @@ class Scorer:
         scorer.model, scorer.backend, scorer.backend_note = model.to(device), backend, note
         scorer.predict_proba(["warm-up"])  # the first forward pays one-off kernel set-up; not the user's first text
         return scorer
+
+    def alone(self) -> "Scorer":
+        """This scorer without its TF-IDF partner (the fine-tuned model's own scores); itself when it has none."""
+        return self if self.partner is None else dataclasses.replace(self, partner=None, partner_weight=0.0)
 
     def default_batch_tokens(self) -> int:
         """Tokens (rows x padded width) per batch when the caller names none: per device and backend."""
