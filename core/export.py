@@ -7,8 +7,8 @@
 - `tokenizer.json`: the run's fast tokenizer;
 - `bundle.json`: labels, task, max length, thresholds, the multiclass decision rule, the calibration maps, the text
   normalisation mode, and the bundle's own check (texts with the probabilities the run gives them);
-- `normalize.py` and `confusables.json` (runs trained with normalisation): the project's normalisation module with
-  its data, so the bundle reads "ѕtupid" as the run does;
+- `normalize.py`, `confusables.json` and `words.txt` (runs trained with normalisation): the project's normalisation
+  module with its data, so the bundle reads "ѕtupid" and "stuuupid" as the run does;
 - `partner.npz` and `partner_vocabulary.json` (runs blended with a TF-IDF partner, `ensemble: tfidf`): the
   partner's idf, weights and vocabulary, which score.py computes in numpy;
 - `score.py`: the scorer (`python score.py "text" ...`, or `from score import Bundle`);
@@ -131,6 +131,8 @@ def export_run(run_dir: str | Path, out: str | Path, overwrite: bool = False) ->
             write_text_atomic(staging / "normalize.py", _normalize_source())
             write_text_atomic(staging / "confusables.json",
                               json.dumps(normalize._confusables(), ensure_ascii=False, sort_keys=True))
+            # read by the module from its own folder, as in the project
+            write_text_atomic(staging / "words.txt", (Path(normalize.__file__).parent / "words.txt").read_text())
         if scorer.partner is not None:
             _write_partner(staging, scorer.partner)
         write_text_atomic(staging / "score.py", (Path(__file__).parent / "bundle_score.py").read_text())

@@ -107,7 +107,8 @@ def check_export(run_dir: Path, saved, scratch: Path) -> dict:
         export_run(run_dir, out)
     except CoreError as error:
         return {"error": str(error)}
-    texts = list(saved.texts) + ["you are a \u0455tupid 1d10t", "word " * 600]  # a look-alike; a truncated text
+    # a look-alike, letters repeated (the word list), a truncated text
+    texts = list(saved.texts) + ["you are a \u0455tupid 1d10t", "so understaaanding, not stuuupid", "word " * 600]
     texts_file = scratch / f"texts-{run_dir.name}.json"
     texts_file.write_text(json.dumps(texts), encoding="utf-8")
     done = subprocess.run([sys.executable, "-c", _BUNDLE_PROBE, str(out), str(texts_file)], cwd=scratch,

@@ -152,7 +152,7 @@ def test_the_export_bundle_scores_as_the_run_without_torch(matrix, kind, task):
     assert "error" not in found, found.get("error")
     assert {"model.onnx", "tokenizer.json", "bundle.json", "score.py", "README.md"} <= set(found["files"])
     if KINDS[kind].get("normalize", "none") != "none":
-        assert {"normalize.py", "confusables.json"} <= set(found["files"])
+        assert {"normalize.py", "confusables.json", "words.txt"} <= set(found["files"])
     # an ensemble run's TF-IDF partner travels as JSON + npz and is recomputed in numpy by score.py
     blended = matrix[(kind, task)]["ensemble"]["weight"] > 0
     assert ({"partner.npz", "partner_vocabulary.json"} <= set(found["files"])) == blended

@@ -8,9 +8,10 @@ Modes (`TrainConfig.normalize`, saved in the run's model metadata so every score
   scripts mapped to the Latin letter they imitate, *only inside a word that also has Latin letters*
   (`ѕtupid` with a Cyrillic `ѕ` -> `stupid`), so Cyrillic, Greek or any other script written on its own stays
   intact for multilingual models; letters spaced or dotted apart joined (`s t u p i d`, `s.t.u.p.i.d` ->
-  `stupid`, four letters or more, one separator); a letter repeated three or more times cut to one where that
-  spells a known abusive word (`stuuuupid` -> `stupid`, the list of `core.data.lexicon`), else to two
-  (`cooool` -> `cool`).
+  `stupid`, four letters or more, one separator); a letter repeated three or more times cut to once or twice:
+  the spelling of a known abusive word first (`stuuuupid` -> `stupid`, the list of `core.data.lexicon`), then of an
+  English word (`cooool` -> `cool`, `understaaanding` -> `understanding`; the list in `words.txt`, twice before
+  once), else twice (`zorrrg` -> `zorrg`).
 - `unicode+leet`: also digits and symbols used as letters inside a word (`1d10t` -> `idiot`, `k!ll` -> `kill`,
   `$hit` -> `shit`; `1`, `|` and `!` read as i or l, whichever spells a known abusive word); a word with no
   letters (`2024`, `$5`) and a number with a unit or suffix (`3rd`, `5pm`, `mp3`) are left alone unless they
@@ -28,6 +29,7 @@ import itertools
 import re
 import unicodedata
 from functools import lru_cache
+from pathlib import Path
 
 from core.config import NORMALIZATIONS
 from core.data.lexicon import NEUTRAL
@@ -42,6 +44,7 @@ _LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "
 _SPACED = re.compile(r"(?<![\w.])[A-Za-z]([ .*_-])(?:[A-Za-z]\1){2,}[A-Za-z](?![\w])")
 _REPEATS = re.compile(r"([^\W\d_])\1{2,}")
 _WORD = re.compile(r"\S+")
+_PUNCTUATION = ".,;:?!\"'()[]{}"
 _ACRONYM = re.compile(r"^([A-Z])\1\1(?![A-Za-z])")  # "KKK", "AAA's"
 # digits then letters ("3rd", "4chan", "5pm") or letters then digits ("mp3", "WilliamsF1"): read as leetspeak
 # only when that spells a known abusive word
@@ -82,24 +85,67 @@ def _map_lookalikes(word: str) -> str:
     return "".join(table.get(c, c) if not _is_latin_letter(c) else c for c in word)
 
 
-def _known(options: list[tuple[str, ...]]) -> str | None:
-    """The first spelling, one alternative per position, that is a known abusive word (`core.data.lexicon`)."""
+def _spellings(options: list[tuple[str, ...]]) -> list[str]:
+    """Every spelling with one alternative per position, the first alternatives first (none past 16)."""
     choices = [i for i, option in enumerate(options) if len(option) > 1]
-    if len(choices) > 4:  # 16 spellings at most
-        return None
+    if len(choices) > 4:
+        return []
+    spellings = []
     for combination in itertools.product(*(options[i] for i in choices)):
         parts = [option[0] for option in options]
         for i, value in zip(choices, combination):
             parts[i] = value
-        if "".join(parts).lower() in NEUTRAL:
-            return "".join(parts)
-    return None
+        spellings.append("".join(parts))
+    return spellings
+
+
+def _known(options: list[tuple[str, ...]]) -> str | None:
+    """The first spelling, one alternative per position, that is a known abusive word (`core.data.lexicon`)."""
+    # punctuation around the word does not hide it ("stuuupid!")
+    return next((s for s in _spellings(options) if s.lower().strip(_PUNCTUATION) in NEUTRAL), None)
 
 
 def _pick(options: list[tuple[str, ...]]) -> str:
     """A known abusive word if some spelling makes one ("k1ll": "kill", not "kiil"; "stuuupid": "stupid"),
-    else the first alternative everywhere ("cooool": "cool")."""
+    else the first alternative everywhere."""
     return _known(options) or "".join(option[0] for option in options)
+
+
+@lru_cache(maxsize=1)
+def _words() -> frozenset[str]:
+    """English words, lower case (`words.txt`, kept next to this module so that normalisation never changes with
+    an installed package)."""
+    lines = (Path(__file__).parent / "words.txt").read_text(encoding="utf-8").splitlines()
+    return frozenset(line for line in lines if line and not line.startswith("#"))
+
+
+_LETTERS = re.compile(r"[A-Za-z]+")
+# inflections of a listed word count as words ("reverting", "citations"): the list holds mostly base forms
+_SUFFIXES = ("s", "es", "ed", "ing", "ly", "er", "ers", "est")
+
+
+def _is_word(word: str, inflected: bool) -> bool:
+    words, word = _words(), word.lower()
+    if word in words or not inflected:
+        return word in words
+    for end in _SUFFIXES:
+        stem = word[:-len(end)]
+        if word.endswith(end) and len(stem) > 2 and not stem.endswith(end[0]):  # not "powers" + "s"
+            if stem in words or stem + "e" in words:
+                return True
+    return False
+
+
+def _english(options: list[tuple[str, ...]]) -> str | None:
+    """The first spelling, one alternative per position (the first alternative first), whose letter runs are all
+    English words ("cooool": "cool"; "understaaanding": "understanding"), or None."""
+    spellings = _spellings(options)
+    for inflected in (False, True):  # a listed word first, then an inflection of one
+        for spelling in spellings:
+            found = _LETTERS.findall(spelling)
+            if found and all(_is_word(word, inflected) for word in found):
+                return spelling
+    return None
 
 
 def _deleet(word: str) -> str:
@@ -120,12 +166,14 @@ def _deleet(word: str) -> str:
 
 
 def _squeeze(word: str) -> str:
-    """Letters repeated three or more times: once or twice, whichever spells a known abusive word, else twice."""
+    """Letters repeated three or more times: once or twice, whichever spells a known abusive word, else an English
+    word (twice before once), else twice."""
     # URLs ("www."), paths and acronyms ("KKK", "AAA") keep their letters
     if not _REPEATS.search(word) or any(c in word for c in "/:@=") or _ACRONYM.match(word):
         return word
     parts = [m.group(0) for m in re.finditer(r"(.)\1*", word)]
-    return _pick([(part,) if len(part) < 3 or not part[0].isalpha() else (part[0] * 2, part[0]) for part in parts])
+    options = [(part,) if len(part) < 3 or not part[0].isalpha() else (part[0] * 2, part[0]) for part in parts]
+    return _known(options) or _english(options) or "".join(option[0] for option in options)
 
 
 def _join(match: re.Match) -> str:

@@ -17,7 +17,12 @@ from core.errors import ConfigError
     ("s t u p i d", "stupid", "stupid"),
     ("s.t.u.p.i.d!", "stupid!", "stupid!"),
     ("stuuuuupid", "stupid", "stupid"),  # a known abusive word once its letters are single
-    ("sooooo cooool", "soo cool", "soo cool"),  # else a repeated letter comes back doubled
+    ("sooooo cooool", "soo cool", "soo cool"),  # else an English word, a doubled letter first
+    ("understaaaanding, Nooooo", "understanding, No", "understanding, No"),  # once where that makes the word
+    ("BAAALLLDDD!!!", "BALD!!!", "BALD!!!"),  # every run chosen at once, case kept
+    ("zorrrrg", "zorrg", "zorrg"),  # no word: doubled
+    ("stuuupid! powersss, trollliiing", "stupid! powers, trolling", "stupid! powers, trolling"),  # punctuation
+    # kept, a listed word before an inflection ("powers", not "powerss" = "powers" + s), then one ("troll" + ing)
     ("ki11 y0u", "ki11 y0u", "kill you"),  # 1 is i or l: the known word decides, even after letters
     ("4ss and 4chan", "4ss and 4chan", "ass and 4chan"),  # digits before letters: only a known word
     ("see WP:3RR, 1950's, 128-bit, 12:00PM, p.204, |style, WilliamsF1 and http://www.a1.com/x3",

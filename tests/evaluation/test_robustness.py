@@ -38,11 +38,18 @@ def test_normalisation_undoes_character_obfuscation_of_insults(kind):
     texts = ["you stupid idiot", "what a moron", "total loser and a jerk"]
     perturbed = [perturb(t, kind, rng) for t in texts]
     assert perturbed != texts
-    recovered = normalize_texts(perturbed, "unicode+leet")
-    if kind == "repeated":  # a letter tripled or more comes back doubled at most
-        assert all(len(r) <= len(t) + 2 * len(t.split()) for r, t in zip(recovered, texts))
-    else:
-        assert recovered == texts
+    assert normalize_texts(perturbed, "unicode+leet") == texts
+
+
+def test_normalisation_undoes_repeated_letters_in_english_words():
+    # without an insult the longest words are obfuscated: the word list brings back each spelling
+    texts = ["The encyclopedia article needs citations", "Please discuss the changes before removing them",
+             "I will look at the sources tomorrow"]
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        perturbed = [perturb(t, "repeated", rng) for t in texts]
+        assert all(re.search(r"(\w)\1\1", p) for p in perturbed)
+        assert normalize_texts(perturbed, "unicode+leet") == texts, perturbed
 
 
 def _keyword_predict(normalise: bool):
