@@ -21,6 +21,7 @@ Prints macro-F1, hate-speech F1 and macro ROC-AUC per candidate, and the trainin
 
 Goal (issue 24): the default recipe >= macro-F1 0.78 and hate-speech F1 0.50, above the TF-IDF baseline.
 Run: .venv/bin/python bench/rare_classes.py [--epochs 2] [--keep DIR] [--only NAME,...] [--rows N (a quick check)]
+[--seed S (the training seed of every run, the plain Trainer's too; the split stays seed 42)]
 (with --keep, a candidate whose run already succeeded in DIR with the same config.json is reused; after a default
 changes its meaning without changing the file, e.g. `max_length: null`, rerun without --keep)
 """
@@ -99,7 +100,7 @@ def train(folder: Path, data: Path, name: str, **options) -> Path:
     return run_dir
 
 
-def plain_trainer(folder: Path, dev: Path, texts: list[str], epochs: float) -> tuple[np.ndarray, float]:
+def plain_trainer(folder: Path, dev: Path, texts: list[str], epochs: float, seed: int = 42) -> tuple[np.ndarray, float]:
     """The issue's reference: a plain Hugging Face Trainer fine-tune of the bundled MiniLM (its own [CLS] head,
     lr 5e-5, batch 16, no class weights, max_length 128, default sampling) on the whole development part, scored on
     `texts` at argmax. Returns (probabilities, training seconds); cached in `folder` for --keep reruns."""
@@ -110,21 +111,21 @@ def plain_trainer(folder: Path, dev: Path, texts: list[str], epochs: float) -> t
     from core.data import load_dataset
     from core.models.catalog import bundled_model_path
 
-    cache = folder / "plain-trainer.npz"
+    cache = folder / ("plain-trainer.npz" if seed == 42 else f"plain-trainer-seed{seed}.npz")
     if cache.exists():
         saved = np.load(cache)
         return saved["probs"], float(saved["seconds"])
     data = load_dataset(str(dev))
     path = bundled_model_path()
     tokenizer = AutoTokenizer.from_pretrained(path)
-    torch.manual_seed(42)
+    torch.manual_seed(seed)
     model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=len(data.labels))
     encodings = tokenizer(data.frame["text"].astype(str).tolist(), truncation=True, max_length=128)
     labels = data.label_matrix()
     rows = [{"input_ids": ids, "attention_mask": mask, "labels": int(label)}
             for ids, mask, label in zip(encodings["input_ids"], encodings["attention_mask"], labels)]
     args = TrainingArguments(output_dir=tempfile.mkdtemp(), num_train_epochs=epochs, per_device_train_batch_size=16,
-                             learning_rate=5e-5, seed=42, report_to="none", save_strategy="no", eval_strategy="no",
+                             learning_rate=5e-5, seed=seed, report_to="none", save_strategy="no", eval_strategy="no",
                              use_cpu=not torch.cuda.is_available(), logging_steps=100, disable_tqdm=True)
     trainer = Trainer(model=model, args=args, train_dataset=rows, processing_class=tokenizer,
                       data_collator=DataCollatorWithPadding(tokenizer))
@@ -213,6 +214,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--keep", help="keep the runs in this folder (default: a temporary one)")
     parser.add_argument("--rows", type=int, help="use a stratified sample of this many rows (a quick check)")
     parser.add_argument("--no-plain", action="store_true", help="leave out the plain Trainer reference")
+    parser.add_argument("--seed", type=int, default=42, help="training seed of every run (the split stays seed 42)")
     parser.add_argument("--only", help=f"comma-separated candidates (always with tfidf): {', '.join(CANDIDATES)}")
     args = parser.parse_args(argv)
     folder = Path(args.keep or tempfile.mkdtemp(prefix="cleanspeech-rare-"))
@@ -251,10 +253,12 @@ def davidson(folder: Path, args) -> None:
     for name in wanted:
         title, options = CANDIDATES[name]
         extra = {} if options.get("model_kind") == "tfidf" else {"epochs": args.epochs}
+        if args.seed != 42:  # its own run name, so --keep never mixes seeds
+            name, extra = f"{name}-seed{args.seed}", {**extra, "seed": args.seed}
         candidates[title] = train(folder, dev, name, **options, **extra)
     rows, scored = [], {}
     if not args.no_plain:
-        probs, seconds = plain_trainer(folder, dev, texts, args.epochs)
+        probs, seconds = plain_trainer(folder, dev, texts, args.epochs, args.seed)
         rows.append(("plain Trainer, bundled MiniLM, no class weights, argmax (the issue's reference)",
                      figures(probs, truth, list(test.labels), None), seconds))
     for name, run_dir in candidates.items():
@@ -287,7 +291,7 @@ def davidson(folder: Path, args) -> None:
         rows.append((f"{name} + TF-IDF ensemble (weight {weight:.1f}), tuned rule",
                      figures(blend(probs, tfidf_test, weight, "multiclass"), truth, labels, offsets), None))
     print(f"Davidson, held-out 20% of ../shared/data/davidson/train.csv ({len(texts):,} tweets, seed 42); "
-          f"development part about {len(texts) * 4:,} rows, 10% of it for validation\n")
+          f"development part about {len(texts) * 4:,} rows, 10% of it for validation; training seed {args.seed}\n")
     print("| candidate | macro-F1 | hate-speech F1 | macro ROC-AUC | train s |\n|---|---|---|---|---|")
     for name, found, seconds in rows:
         print(f"| {name} | {found['macro_f1']:.3f} | {found['hate_f1']:.3f} | {found['macro_roc_auc']:.3f} | "
