@@ -336,6 +336,31 @@ def cmd_audit(args) -> int:
     return 0
 
 
+def parse_shares(text: str) -> dict[str, float]:
+    """"toxic=0.1,insult=0.05" -> {"toxic": 0.1, "insult": 0.05}."""
+    shares = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        label, _, value = item.partition("=")
+        try:
+            shares[label.strip()] = float(value)
+        except ValueError:
+            raise ConfigError(f"--prevalence {item!r} is not LABEL=SHARE. Fix: e.g. --prevalence toxic=0.1,insult=0.05"
+                              ) from None
+    if not shares:
+        raise ConfigError(f"--prevalence {text!r} names no label. Fix: e.g. --prevalence toxic=0.1, or --reset.")
+    return shares
+
+
+def cmd_calibrate(args) -> int:
+    from core.audit import set_prevalence
+
+    if bool(args.prevalence) == bool(args.reset):
+        raise ConfigError("give --prevalence LABEL=SHARE,... (the label shares of the traffic the run will score) or "
+                          "--reset (back to the validation split's shares).")
+    print(to_json(set_prevalence(run_path(args.run), None if args.reset else parse_shares(args.prevalence))))
+    return 0
+
+
 def cmd_export(args) -> int:
     from core.export import export_run
 
@@ -497,6 +522,13 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--sample", type=int, default=600, help="validation texts the perturbation suite uses")
     audit.add_argument("--seed", type=int, default=0)
     audit.set_defaults(func=cmd_audit)
+
+    calibrate = sub.add_parser("calibrate", help="calibrated scores at the label shares of your traffic; JSON")
+    calibrate.add_argument("--run", required=True, help="run folder name or path (inside the models folder)")
+    calibrate.add_argument("--prevalence", help="LABEL=SHARE,... the share of texts with each label in the traffic "
+                                                "the run will score (training data is often enriched in abuse)")
+    calibrate.add_argument("--reset", action="store_true", help="back to the validation split's shares")
+    calibrate.set_defaults(func=cmd_calibrate)
 
     export = sub.add_parser("export", help="a self-contained ONNX bundle of a run (numpy + onnxruntime + tokenizers)")
     export.add_argument("--run", required=True, help="run folder name or path (inside the models folder)")

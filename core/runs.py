@@ -344,6 +344,11 @@ def read_calibration(run_dir: Path, labels: list[str]) -> dict | None:
         ok = ok and all(("a" in per_label[lb]) != ("x" in per_label[lb]) for lb in labels)
     if not ok or not all(_is_number(v) for v in values):
         raise ModelNotAvailable(f"{path} is damaged: its parameters are missing or not finite numbers. {fix}")
+    shares = payload.get("prevalence")  # set by `python -m core calibrate --prevalence`
+    if shares is not None and not (isinstance(shares, dict) and set(shares) <= set(labels)
+                                   and all(_is_number(v) and 0 < v < 1 for v in shares.values())):
+        raise ModelNotAvailable(f"{path} is damaged: its prevalence {str(shares)[:80]} is not label shares in (0, 1). "
+                                f"{fix}")
     return payload
 
 

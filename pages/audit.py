@@ -9,7 +9,7 @@ import streamlit as st
 
 from core import demo
 from core import runs
-from core.audit import audit_run
+from core.audit import audit_run, prevalence_state, set_prevalence
 from core.errors import CoreError
 from ui import cache, charts
 from ui.entry import require_app_entry
@@ -132,6 +132,46 @@ def calibration_section(report: dict) -> None:
     label = right.selectbox("Label", report["labels"], key="audit.cal_label")
     st.plotly_chart(charts.reliability_chart(calibration["splits"][split]["reliability"][label]),
                     key="audit.reliability")
+    prevalence_form()
+
+
+def prevalence_form() -> None:
+    """The label shares calibrated scores are probabilities at: the validation split's, or the user's traffic's."""
+    try:
+        state = prevalence_state(info.path)
+    except CoreError as exc:
+        st.error(str(exc))
+        return
+    if state is None or state["prevalence_fitted"] is None:
+        return
+    labels, fitted, moved = state["labels"], state["prevalence_fitted"], state["prevalence"] or {}
+    st.caption("A calibrated score is a probability at the label shares of the validation split. Training data is "
+               "often enriched in abuse; give the shares of the traffic you will score and Score, the CLI, the API "
+               "and exports report probabilities at those shares (flags stay the same)."
+               + (f" Now moved to: {', '.join(f'{k} {v:.4g}' for k, v in moved.items())}." if moved else ""))
+    with st.form("audit.prevalence"):
+        columns = st.columns(min(len(labels), 6))
+        shares = {label: columns[i % len(columns)].number_input(
+            f"{label} (validation {fitted[label]:.3f})", min_value=0.0001, max_value=0.9999,
+            value=float(moved.get(label, min(max(fitted[label], 0.0001), 0.9999))), step=0.01, format="%.4f",
+            key=f"audit.prevalence.{label}") for i, label in enumerate(labels)}
+        apply = st.form_submit_button("Calibrate to these shares")
+        reset = st.form_submit_button("Back to the validation shares")
+    if not (apply or reset):
+        return
+    if reset:
+        wanted = None
+    elif state["task"] == "multiclass":
+        wanted = shares  # every class, summing to 1
+    else:  # only the labels the user moved: the others keep their validation share exactly
+        wanted = {k: v for k, v in shares.items() if abs(v - fitted[k]) > 1e-4 or k in moved} or None
+    try:
+        set_prevalence(info.path, wanted)
+    except CoreError as exc:
+        st.error(str(exc))
+        return
+    st.success("Calibrated to " + (", ".join(f"{k} {v:.4g}" for k, v in wanted.items()) if wanted
+                                   else "the validation shares") + ". Run the audit again for ECE at the new shares.")
 
 
 def robustness_section(report: dict) -> None:

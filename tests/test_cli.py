@@ -1,6 +1,7 @@
 """The command line: JSON on stdout, one clear line and exit 2 on bad input."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -111,3 +112,40 @@ def test_train_flags_for_the_rare_class_options_reach_the_config_and_are_checked
     assert "only transformer classifier runs blend with a TF-IDF partner" in capsys.readouterr().err
     models = isolated_dirs[0]
     assert not models.exists() or not any(models.iterdir())
+
+
+def test_calibrate_moves_scores_to_the_traffic_prevalence_and_back(tfidf_run, capsys):
+    from core import runs
+    from core.scoring.scorer import Scorer
+
+    texts = ["you are a stupid idiot", "thanks for the help", "I will hurt you", "what a lovely day"] * 5
+    before = Scorer.from_run(tfidf_run).score(texts)
+    fitted = runs.read_calibration(tfidf_run, Scorer.from_run(tfidf_run).labels)["prevalence_fitted"]
+    assert main(["calibrate", "--run", str(tfidf_run), "--prevalence", "toxic=0.02, insult=0.01"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found["prevalence"] == {"toxic": 0.02, "insult": 0.01} and found["prevalence_fitted"] == fitted
+    after = Scorer.from_run(tfidf_run).score(texts)
+    for b, a in zip(before, after):
+        assert a.flagged == b.flagged  # decisions never move with the calibration
+        assert a.probabilities["toxic"] < b.probabilities["toxic"] and a.probabilities["insult"] < b.probabilities[
+            "insult"]
+        assert a.probabilities["threat"] == pytest.approx(b.probabilities["threat"])  # not named: unchanged
+    card = (tfidf_run / runs.CARD).read_text()
+    assert card.count("## Deployment prevalence") == 1 and "| toxic |" in card.split("## Deployment prevalence")[1]
+    assert main(["calibrate", "--run", str(tfidf_run), "--reset"]) == 0
+    assert json.loads(capsys.readouterr().out)["prevalence"] is None
+    again = Scorer.from_run(tfidf_run).score(texts)
+    assert all(a.probabilities == pytest.approx(b.probabilities) for a, b in zip(again, before))
+    assert "## Deployment prevalence" not in (tfidf_run / runs.CARD).read_text()
+
+
+@pytest.mark.parametrize("args,match", [
+    (["--prevalence", "toxic"], r"--prevalence 'toxic' is not LABEL=SHARE"),
+    (["--prevalence", "toxic=2"], r"each share must be a number between 0 and 1"),
+    (["--prevalence", "hate=0.1"], r"prevalence for \['hate'\]: the run's labels are \['toxic'"),
+    ([], r"give --prevalence LABEL=SHARE,\.\.\. .* or --reset"),
+])
+def test_calibrate_refuses_bad_shares_in_one_line(tfidf_run, args, match):
+    result = run_cli("calibrate", "--run", tfidf_run, *args)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert re.search(match, result.stderr), result.stderr

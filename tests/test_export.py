@@ -36,9 +36,15 @@ def test_export_then_the_bundle_checks_itself(capsys, bert_run, tmp_path):
     import subprocess
     import sys
 
+    # calibrated to other label shares first: the bundle reports the probabilities the run now gives
+    assert main(["calibrate", "--run", bert_run.name, "--prevalence", "toxic=0.03"]) == 0
+    capsys.readouterr()
     assert main(["export", "--run", bert_run.name, "--out", str(tmp_path / "bundle")]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["files"] == ["README.md", "bundle.json", "model.onnx", "score.py", "tokenizer.json"]
+    assert json.loads((tmp_path / "bundle" / "bundle.json").read_text())["calibration"]["prevalence"] == {
+        "toxic": 0.03}
+    assert "## Deployment prevalence" in (tmp_path / "bundle" / "README.md").read_text()
     done = subprocess.run([sys.executable, str(tmp_path / "bundle" / "score.py"), "--check"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and json.loads(done.stdout)["ok"], done.stderr

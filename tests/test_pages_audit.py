@@ -1,6 +1,7 @@
 """AppTest of the Audit page and of the Score page's calibrated / raw switch."""
 
 import pandas as pd
+import pytest
 
 from core import runs
 from core.paths import SAMPLE_MULTILABEL
@@ -69,3 +70,21 @@ def test_score_page_switches_between_calibrated_and_raw_scores(tfidf_run):
     at.button[0].click().run()
     assert not at.exception and any("raw scores" in c.value for c in at.caption)
     assert [e.value for e in at.error] == flagged  # the same flags either way
+
+
+def test_the_audit_page_calibrates_to_the_traffic_shares_and_back(tfidf_run):
+    at = open_page("pages/audit.py", tfidf_run.name)
+    fitted = runs.read_calibration(tfidf_run, runs.read_model_meta(tfidf_run)["labels"])["prevalence_fitted"]
+    # each label starts at its validation share
+    assert at.number_input(key="audit.prevalence.toxic").value == pytest.approx(fitted["toxic"])
+    at.number_input(key="audit.prevalence.toxic").set_value(0.05)
+    button(at, "Calibrate to these shares").click().run()
+    assert not at.exception, at.exception
+    assert any("Calibrated to toxic 0.05" in s.value for s in at.success), [s.value for s in at.success]
+    saved = runs.read_calibration(tfidf_run, list(fitted))
+    assert saved["prevalence"] == {"toxic": 0.05}  # only the label the user moved
+    assert "## Deployment prevalence" in (tfidf_run / runs.CARD).read_text()
+    at.run()
+    assert any("Now moved to: toxic 0.05" in c.value for c in at.caption)
+    button(at, "Back to the validation shares").click().run()
+    assert "prevalence" not in runs.read_calibration(tfidf_run, list(fitted))

@@ -14,12 +14,18 @@ Methods (multilabel: per label, on the logit z = log(p / (1 - p))):
 Multiclass runs get one map over the classes: softmax(a * log(p) + b) (`temperature`: b = 0), which keeps the
 probabilities a distribution; the predicted class still comes from the raw scores and the decision rule.
 ECE uses equal-mass bins (each bin holds the same number of scores), one-vs-rest per label, averaged for macro.
+
+A calibrated score is a probability at the label shares of the validation split (`prevalence_fitted`);
+`with_prevalence` moves the maps to the shares of the traffic the run will score (`python -m core calibrate
+--run RUN --prevalence toxic=0.1`), since training data is often enriched in abuse.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from scipy.optimize import minimize
+
+from core.errors import ConfigError
 
 EPS = 1e-7
 DEFAULT_BINS = 15
@@ -138,7 +144,77 @@ def fit_calibration(probs: np.ndarray, truth: np.ndarray, task: str, labels: lis
                                 for j, label in enumerate(labels)}
     payload["ece_before"] = ece_per_label(probs, truth, task, labels, bins)
     payload["ece_after"] = ece_per_label(apply_calibration(probs, payload), truth, task, labels, bins)
+    payload["prevalence_fitted"] = label_shares(truth, task, labels)
     return payload
+
+
+def label_shares(truth: np.ndarray, task: str, labels: list[str]) -> dict[str, float]:
+    """{label: share of rows with it} (multiclass: each class's share of the rows)."""
+    matrix = one_hot(truth, task, len(labels))
+    return {label: float(matrix[:, j].mean()) for j, label in enumerate(labels)}
+
+
+def _log_odds(share: float) -> float:
+    return float(np.log(share) - np.log1p(-share))
+
+
+def with_prevalence(payload: dict, prevalence: dict[str, float] | None) -> dict:
+    """`payload` moved to the label shares of the traffic the run will score (a prior shift, Saerens et al. 2002).
+
+    A map fitted on validation says how often texts with a score carry the label *at validation's label shares*
+    (`prevalence_fitted`); training data is often enriched in abuse, real traffic is not. For other shares each
+    label's log-odds move by logit(new) - logit(fitted) (multiclass: each class's log-probability by
+    log(new / fitted), then renormalised). Always computed from the fitted map (kept as `fitted`), so setting it
+    twice does not add up; None or {} goes back to the fitted map. The maps stay increasing, so flags do not
+    change. Multilabel labels not named keep their fitted share; multiclass needs every class, summing to 1.
+
+    Raises:
+        ConfigError: an unknown label, a share outside (0, 1), classes that do not sum to 1, or a payload without
+            `prevalence_fitted`.
+    """
+    labels = payload["labels"]
+    fitted_shares = payload.get("prevalence_fitted")
+    if not isinstance(fitted_shares, dict) or set(fitted_shares) != set(labels):
+        raise ConfigError("this calibration does not record the label shares it was fitted at. Fix: refit it "
+                          "(delete calibration.json and run `python -m core audit --run RUN`).")
+    out = {k: v for k, v in payload.items() if k not in ("prevalence", "fitted")}
+    key = "classes" if payload["task"] == "multiclass" else "per_label"
+    out[key] = payload.get("fitted", {}).get(key, payload[key])
+    if not prevalence:
+        return out
+    unknown = sorted(set(prevalence) - set(labels))
+    if unknown:
+        raise ConfigError(f"prevalence for {unknown}: the run's labels are {labels}. Fix: name those labels.")
+    bad = {k: v for k, v in prevalence.items() if not (isinstance(v, (int, float)) and 0 < v < 1)}
+    if bad:
+        raise ConfigError(f"prevalence {bad}: each share must be a number between 0 and 1 (e.g. toxic=0.1).")
+    if any(not 0 < fitted_shares[k] < 1 for k in prevalence):
+        zero = sorted(k for k in prevalence if not 0 < fitted_shares[k] < 1)
+        raise ConfigError(f"{zero} had no positive (or no negative) validation rows, so the map cannot be moved "
+                          "to another share. Fix: leave them out, or train with more data.")
+    if payload["task"] == "multiclass":
+        if set(prevalence) != set(labels) or abs(sum(prevalence.values()) - 1) > 0.01:
+            raise ConfigError(f"multiclass prevalence {prevalence} must give every class of {labels}, summing to "
+                              "1. Fix: e.g. " + ",".join(f"{k}={fitted_shares[k]:.2f}" for k in labels) + ".")
+        params = out["classes"]
+        out["classes"] = {"a": params["a"], "b": [b + float(np.log(prevalence[k]) - np.log(fitted_shares[k]))
+                                                  for b, k in zip(params["b"], labels)]}
+    else:
+        moved = {}
+        for label, params in out["per_label"].items():
+            if label not in prevalence:
+                moved[label] = params
+                continue
+            shift = _log_odds(prevalence[label]) - _log_odds(fitted_shares[label])
+            if "x" in params:  # isotonic: its knots' values move; 0 and 1 stay
+                moved[label] = {"x": params["x"], "y": [float(_sigmoid(_logit(np.array([y]))[0] + shift))
+                                                        if 0 < y < 1 else y for y in params["y"]]}
+            else:
+                moved[label] = {"a": params["a"], "b": params["b"] + shift}
+        out["per_label"] = moved
+    out["fitted"] = {key: payload.get("fitted", {}).get(key, payload[key])}
+    out["prevalence"] = {k: float(v) for k, v in prevalence.items()}
+    return out
 
 
 def _apply_binary(p: np.ndarray, params: dict) -> np.ndarray:

@@ -121,6 +121,26 @@ def trust_section(metrics: dict) -> str:
     return "\n## Bias and calibration\n\n" + "\n\n".join(parts) + "\n"
 
 
+PREVALENCE_HEADING = "## Deployment prevalence"
+
+
+def with_prevalence_section(card: str, calibration: dict) -> str:
+    """The card with its deployment-prevalence section replaced: present when `calibration` is moved to other
+    label shares (`core.evaluation.calibration.with_prevalence`), absent when it is not."""
+    start = card.find("\n" + PREVALENCE_HEADING)
+    if start >= 0:
+        end = card.find("\n## ", start + 1)
+        card = card[:start] + (card[end:] if end >= 0 else "\n")
+    prevalence = calibration.get("prevalence")
+    if not prevalence:
+        return card
+    fitted = calibration.get("prevalence_fitted") or {}
+    rows = "\n".join(f"| {label} | {_fmt(fitted.get(label))} | {_fmt(share)} |" for label, share in prevalence.items())
+    return (card.rstrip("\n") + f"\n\n{PREVALENCE_HEADING}\n\nCalibrated scores are probabilities at these label "
+            "shares (set with `python -m core calibrate --prevalence`), not at the validation split's; flags are "
+            f"unchanged.\n\n| label | validation share | deployment share |\n|---|---|---|\n{rows}\n")
+
+
 def model_card(config: TrainConfig, metrics: dict, thresholds: dict, data_source: str, labels: list[str]) -> str:
     """Markdown describing data, recipe, metrics, thresholds, intended use and limits."""
     test = metrics.get("test") or {}
