@@ -15,7 +15,9 @@ runs `core.audit.audit_run` with test.csv as data and prints, side by side and a
 - the five sentences of the issue, flagged or not (goal: none flagged);
 - test.csv macro ROC-AUC (goal: the mitigated run at most 0.002 below the baseline);
 - obfuscation: the AUC change of each character obfuscation on 600 validation texts (goal: within 0.01);
-- macro ECE on test.csv before and after calibration (goal <= 0.02).
+- macro ECE on test.csv before and after calibration (goal <= 0.02), and with the platt map moved to test.csv's
+  label shares as `calibrate --prevalence` does when a user states them (test.csv is toxic-enriched differently
+  from train.csv: 28% against 37%).
 
 Run: .venv/bin/python bench/trust_audit.py --base RUN --mitigated RUN   (or --train)
 """
@@ -57,7 +59,8 @@ def calibration_methods(run_dir: Path) -> dict:
 
     from core import runs
     from core.data import load_dataset
-    from core.evaluation.calibration import apply_calibration, ece_per_label, fit_calibration
+    from core.evaluation.calibration import (apply_calibration, ece_per_label, fit_calibration, label_shares,
+                                             with_prevalence)
     from core.evaluation.predictions import SplitPredictions, predictions_path
     from core.scoring.scorer import Scorer
     import pandas as pd
@@ -72,6 +75,10 @@ def calibration_methods(run_dir: Path) -> dict:
     for method in ("platt", "temperature", "isotonic"):
         payload = fit_calibration(np.asarray(val.probs), val.truth, "multilabel", meta["labels"], method)
         result[method] = ece_per_label(apply_calibration(probs, payload), truth, "multilabel", meta["labels"])["macro"]
+        if method == "platt":  # as `calibrate --prevalence` does when a user states test.csv's label shares
+            moved = with_prevalence(payload, label_shares(truth, "multilabel", meta["labels"]))
+            result["platt at test.csv's shares"] = ece_per_label(apply_calibration(probs, moved), truth,
+                                                                 "multilabel", meta["labels"])["macro"]
     return result
 
 
@@ -139,7 +146,7 @@ def main() -> None:
              "{:.4f} -> {:.4f}".format(*mitigated["test_ece"]), "<= 0.02"),
             *[(f"test.csv macro ECE, {method} fitted on validation", f"{base['test_ece_by_method'][method]:.4f}",
                f"{mitigated['test_ece_by_method'][method]:.4f}", "<= 0.02" if method == "platt" else "")
-              for method in ("raw", "platt", "temperature", "isotonic")],
+              for method in ("raw", "platt", "temperature", "isotonic", "platt at test.csv's shares")],
             ("template audit seconds", base["template_seconds"], mitigated["template_seconds"], "< 60")]
     for row in rows:
         print("| " + " | ".join(str(cell) for cell in row) + " |")
