@@ -175,6 +175,7 @@ _TRAIN_FLAGS = {"data": str, "base_model": str, "task": str, "model_kind": str, 
                 "ensemble": str}
 _TRAIN_SWITCHES = {"oversample": ("oversample", True), "no_clean": ("clean", False),
                    "identity_augmentation": ("identity_augmentation", True),
+                   "no_identity_augmentation": ("identity_augmentation", False),
                    "identity_swaps": ("identity_swaps", True)}  # flag -> (config key, value)
 
 
@@ -450,7 +451,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--oversample", action="store_true", help="repeat minority training rows")
     train.add_argument("--no-clean", action="store_true", help="skip URL/mention/entity/whitespace cleaning")
     train.add_argument("--identity-augmentation", action="store_true",
-                       help="add non-toxic sentences naming identities to the training split")
+                       help="add non-toxic sentences naming identities to the training split (the default)")
+    train.add_argument("--no-identity-augmentation", action="store_true",
+                       help="train without the non-toxic identity sentences")
     train.add_argument("--identity-swaps", action="store_true",
                        help="add copies of training texts with their identity terms swapped")
     train.set_defaults(func=cmd_train)

@@ -123,8 +123,9 @@ class TrainConfig:
 
     Trust (issue 23):
         normalize: text normalisation against obfuscation, applied in training and (saved with the model) in
-            scoring: `none` | `unicode` | `unicode+leet` (`core.data.normalize`).
-        identity_augmentation: add non-toxic sentences naming identities to the training split;
+            scoring: `none` | `unicode` | `unicode+leet` (the default since session 18; `core.data.normalize`).
+        identity_augmentation: add non-toxic sentences naming identities to the training split (the default
+            since session 18, with `unicode+leet`: together they met every figure of issue 23 on Jigsaw);
         identity_swaps: add copies of training texts with their identity terms swapped (`core.training.augment`).
         calibration: how the job calibrates scores on validation (`calibration.json`, applied by the Scorer):
             `platt` (a scale and a shift of each label's logit), `temperature` (a scale only), `isotonic`,
@@ -181,8 +182,8 @@ class TrainConfig:
     oversample: bool = False
     oversample_ratio: float = 0.5
     downsample_majority: float = 1.0
-    normalize: str = "none"
-    identity_augmentation: bool = False
+    normalize: str = "unicode+leet"
+    identity_augmentation: bool = True
     identity_swaps: bool = False
     calibration: str = "platt"
     report_to: str = "none"
