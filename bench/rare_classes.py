@@ -61,8 +61,11 @@ def split_file(folder: Path, rows: int | None = None) -> tuple[Path, Path]:
 
 CANDIDATES = {  # run name -> (what the table calls it, config options)
     "tfidf": ("TF-IDF + LR, balanced", {"model_kind": "tfidf"}),
-    "minilm-default": ("MiniLM, default recipe (balanced class weights, TF-IDF blend, normalisation, identity "
-                       "sentences)", {}),
+    "minilm-default": ("MiniLM, default recipe (balanced class weights, TF-IDF blend)", {}),
+    # the trust options (issue 23), which `auto` leaves off for multiclass data
+    "minilm-trust": ("MiniLM, default recipe with normalisation and identity sentences",
+                     {"normalize": "unicode+leet", "identity_augmentation": True}),
+    "minilm-normalised": ("MiniLM, default recipe with normalisation", {"normalize": "unicode+leet"}),
     "minilm-default-nogroup": ("MiniLM, default recipe without length-grouped batches", {"length_grouping": False}),
     "minilm-default-len128": ("MiniLM, default recipe with max_length 128", {"max_length": 128}),
     "minilm-unweighted": ("MiniLM, no class weights (the default before session 17)",

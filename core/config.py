@@ -21,6 +21,7 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 CLASS_WEIGHTINGS = ("auto", "none", "balanced")
 POOLINGS = ("auto", "cls", "mean")  # classifier heads (core.models.pooled)
 NORMALIZATIONS = ("none", "unicode", "unicode+leet")  # text normalisation (core.data.normalize)
+NORMALIZE_CHOICES = ("auto", *NORMALIZATIONS)  # `auto`: unicode+leet for multilabel data, else none
 CALIBRATIONS = ("platt", "temperature", "isotonic", "none")  # score calibration (core.evaluation.calibration)
 REPORTERS = ("none", "tensorboard", "mlflow")  # experiment tracking (core.training.tracking)
 ENSEMBLES = ("auto", "none", "tfidf")  # a partner model blended with a classifier run (core.models.blend)
@@ -123,9 +124,13 @@ class TrainConfig:
 
     Trust (issue 23):
         normalize: text normalisation against obfuscation, applied in training and (saved with the model) in
-            scoring: `none` | `unicode` | `unicode+leet` (the default since session 18; `core.data.normalize`).
-        identity_augmentation: add non-toxic sentences naming identities to the training split (the default
-            since session 18, with `unicode+leet`: together they met every figure of issue 23 on Jigsaw);
+            scoring: `none` | `unicode` | `unicode+leet` | `auto` (the default since session 18: unicode+leet
+            for multilabel data, none for multiclass, where it cost Davidson's hate-speech class F1;
+            `core.data.normalize`).
+        identity_augmentation: add non-toxic sentences naming identities to the training split: true, false or
+            `auto` (the default since session 18) = on for multilabel data (with `unicode+leet` it met every
+            figure of issue 23 on Jigsaw), off for multiclass (on Davidson it cost the rare hate-speech class
+            0.03 F1; bench/RESULTS.md);
         identity_swaps: add copies of training texts with their identity terms swapped (`core.training.augment`).
         calibration: how the job calibrates scores on validation (`calibration.json`, applied by the Scorer):
             `platt` (a scale and a shift of each label's logit), `temperature` (a scale only), `isotonic`,
@@ -182,8 +187,8 @@ class TrainConfig:
     oversample: bool = False
     oversample_ratio: float = 0.5
     downsample_majority: float = 1.0
-    normalize: str = "unicode+leet"
-    identity_augmentation: bool = True
+    normalize: str = "auto"
+    identity_augmentation: bool | str = "auto"
     identity_swaps: bool = False
     calibration: str = "platt"
     report_to: str = "none"
@@ -232,7 +237,7 @@ class TrainConfig:
         _check(self.n_clusters is None or self.n_clusters >= 2, "n_clusters", self.n_clusters,
                "must be >= 2 (or null for the number of classes)")
         _check(0 < self.oversample_ratio <= 1, "oversample_ratio", self.oversample_ratio, "must be in (0, 1]")
-        _check(self.normalize in NORMALIZATIONS, "normalize", self.normalize, f"use one of {NORMALIZATIONS}")
+        _check(self.normalize in NORMALIZE_CHOICES, "normalize", self.normalize, f"use one of {NORMALIZE_CHOICES}")
         _check(self.calibration in CALIBRATIONS, "calibration", self.calibration, f"use one of {CALIBRATIONS}")
         _check(self.report_to in REPORTERS, "report_to", self.report_to, f"use one of {REPORTERS}")
         _check(0 <= self.soft_labels <= 1, "soft_labels", self.soft_labels,
@@ -243,11 +248,25 @@ class TrainConfig:
         _check(self.soft_labels == 0 or self.task != "multilabel", "soft_labels", self.soft_labels,
                "soft labels are annotator shares over the classes of multiclass data; set it to 0 for multilabel")
         _check(self.ensemble in ENSEMBLES, "ensemble", self.ensemble, f"use one of {ENSEMBLES}")
+        _check(isinstance(self.identity_augmentation, bool) or self.identity_augmentation == "auto",
+               "identity_augmentation", self.identity_augmentation, "use true, false or 'auto'")
         _check(self.ensemble != "tfidf" or self.model_kind == "classifier", "ensemble", self.ensemble,
                f"only transformer classifier runs blend with a TF-IDF partner, not model_kind={self.model_kind!r}; "
                "set it to 'none'")
         _check(0 < self.downsample_majority <= 1, "downsample_majority", self.downsample_majority,
                "must be in (0, 1], e.g. 0.5 keeps half of the majority rows")
+
+    def resolved_normalize(self, task: str) -> str:
+        """The normalisation mode of this run's data (`auto` resolved: unicode+leet for multilabel, else none)."""
+        if self.normalize == "auto":
+            return "unicode+leet" if task == "multilabel" else "none"
+        return self.normalize
+
+    def resolved_identity_augmentation(self, task: str) -> bool:
+        """Whether this run's training split gets the non-toxic identity sentences (`auto` resolved: multilabel)."""
+        if self.identity_augmentation == "auto":
+            return task == "multilabel"
+        return bool(self.identity_augmentation)
 
     def resolved_ensemble(self, task: str) -> str:
         """`none` or `tfidf`: what `ensemble` means for this run's task (`auto` resolved, see the attributes)."""

@@ -41,7 +41,9 @@ def test_export_then_the_bundle_checks_itself(capsys, bert_run, tmp_path):
     capsys.readouterr()
     assert main(["export", "--run", bert_run.name, "--out", str(tmp_path / "bundle")]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["files"] == ["README.md", "bundle.json", "model.onnx", "score.py", "tokenizer.json"]
+    # a multilabel run normalises its texts by default: the normalisation travels with it
+    assert out["files"] == ["README.md", "bundle.json", "confusables.json", "model.onnx", "normalize.py", "score.py",
+                            "tokenizer.json", "words.txt"]
     assert json.loads((tmp_path / "bundle" / "bundle.json").read_text())["calibration"]["prevalence"] == {
         "toxic": 0.03}
     assert "## Deployment prevalence" in (tmp_path / "bundle" / "README.md").read_text()

@@ -20,7 +20,9 @@ from tests.conftest import ROOT
 
 # kind -> config overrides; "{bert}"/"{deberta}"/"{sbert}" name the session's tiny models
 KINDS = {
-    "classifier-cls": {"model_kind": "classifier", "base_model": "{bert}", "pooling": "cls"},
+    # the plain path, without the trust defaults (normalisation, identity sentences)
+    "classifier-cls": {"model_kind": "classifier", "base_model": "{bert}", "pooling": "cls", "normalize": "none",
+                       "identity_augmentation": False},
     "classifier-mean": {"model_kind": "classifier", "base_model": "{bert}", "pooling": "mean"},
     "deberta-v2": {"model_kind": "classifier", "base_model": "{deberta}"},
     "tfidf": {"model_kind": "tfidf", "calibration": "isotonic", "normalize": "unicode"},
@@ -33,6 +35,14 @@ KINDS = {
     "classifier-ensemble": {"model_kind": "classifier", "base_model": "{bert}", "ensemble": "tfidf"},
 }
 TASKS = ("multilabel", "multiclass")
+
+
+def _normalize(kind: str, task: str) -> str:
+    """The normalisation a cell's run trained and scores with (the default `auto` resolved for its task)."""
+    from core.config import TrainConfig
+
+    return TrainConfig(data="x.csv", **{k: v for k, v in KINDS[kind].items() if k != "base_model"}).resolved_normalize(
+        task)
 CELLS = [(kind, task) for kind in KINDS for task in TASKS]
 EXACT = {"exact": 1e-5, "onnx": 1e-5}  # tolerance against the saved predictions
 APPROXIMATE = {"bf16": 0.05, "int8": 0.2}  # these change the arithmetic; tiny random models stay close
@@ -117,7 +127,7 @@ def test_calibration_and_template_audit_hold_after_reload(matrix, kind, task):
     assert trust["templates_sentences"] == 3180 and trust["job_templates_sentences"] == 3180
     assert trust["template_score_diff"] <= 1e-4  # the job's audit and a reloaded scorer's agree
     assert set(trust["audit_keys"]) >= {"templates", "calibration", "robustness"}
-    if KINDS[kind].get("normalize", "none") != "none":
+    if _normalize(kind, task) != "none":
         assert trust["normalised_equal"], "a look-alike spelling must score as the plain word"
 
 
@@ -131,7 +141,7 @@ def test_reloaded_run_explains_and_rewrites(matrix, kind, task):
 @pytest.mark.parametrize("kind,task", CELLS)
 def test_every_explainer_explains_the_text_the_model_scores(matrix, kind, task):
     found = matrix[(kind, task)]["explain_disguised"]
-    normalised = KINDS[kind].get("normalize", "none") != "none"
+    normalised = _normalize(kind, task) != "none"
     assert set(found) == ({"linear", "shap"} if kind == "tfidf" else {"shap", "ig", "attention", "rollout"})
     for name, entry in found.items():
         assert entry["words"] == ["you", "are", "stupid" if normalised else "\u0455tupid"], name
@@ -151,7 +161,7 @@ def test_the_export_bundle_scores_as_the_run_without_torch(matrix, kind, task):
         return
     assert "error" not in found, found.get("error")
     assert {"model.onnx", "tokenizer.json", "bundle.json", "score.py", "README.md"} <= set(found["files"])
-    if KINDS[kind].get("normalize", "none") != "none":
+    if _normalize(kind, task) != "none":
         assert {"normalize.py", "confusables.json", "words.txt"} <= set(found["files"])
     # an ensemble run's TF-IDF partner travels as JSON + npz and is recomputed in numpy by score.py
     blended = matrix[(kind, task)]["ensemble"]["weight"] > 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.config import ALL_SBERT_LOSSES, CALIBRATIONS, ENSEMBLES, NORMALIZATIONS, POOLINGS, REPORTERS, TrainConfig
+from core.config import ALL_SBERT_LOSSES, CALIBRATIONS, ENSEMBLES, NORMALIZE_CHOICES, POOLINGS, REPORTERS, TrainConfig
 from core.data import list_versions
 from core.errors import ConfigError
 from core.models.catalog import CATALOG
@@ -91,14 +91,19 @@ def train_form() -> TrainConfig | None:
         with st.expander("Trust options (bias, obfuscation, calibration)"):
             a, b, c = st.columns(3)
             normalize = a.selectbox(
-                "Text normalisation", list(NORMALIZATIONS), index=list(NORMALIZATIONS).index(_default("normalize")),
-                key="train.normalize",
+                "Text normalisation", list(NORMALIZE_CHOICES),
+                index=list(NORMALIZE_CHOICES).index(_default("normalize")), key="train.normalize",
                 help="unicode: look-alike letters, spaced-out letters, repeats; +leet: digits and symbols read as "
-                     "letters (1d10t -> idiot). Applied in training and, saved with the model, in scoring.")
-            augmentation = b.checkbox(
-                "Identity augmentation", _default("identity_augmentation"), key="train.identity_augmentation",
+                     "letters (1d10t -> idiot). Applied in training and, saved with the model, in scoring. auto: "
+                     "unicode+leet for multilabel data, none for multiclass (it cost a hate-speech class F1 on "
+                     "Davidson).")
+            choices = {"auto": "auto", "on": True, "off": False}
+            augmentation = choices[b.selectbox(
+                "Identity augmentation", list(choices), key="train.identity_augmentation",
+                index=[v for v in choices.values()].index(_default("identity_augmentation")),
                 help="Add non-toxic sentences naming identities, so that 'I am a gay man' is not learned as "
-                     "abuse (see the Audit page).")
+                     "abuse (see the Audit page). auto: on for multilabel data, off for multiclass (it cost a "
+                     "hate-speech class F1 on Davidson).")]
             swaps = b.checkbox("Identity swaps", _default("identity_swaps"), key="train.identity_swaps",
                                help="Add copies of training texts that name an identity, with the identity swapped "
                                     "for another (labels kept).")
@@ -129,7 +134,7 @@ def train_form() -> TrainConfig | None:
                        warmup=float(warmup), weight_decay=float(weight_decay), eval_steps=int(eval_steps) or None,
                        early_stopping_patience=int(patience), precision=precision, class_weighting=weighting,
                        length_grouping=grouping, gradient_checkpointing=checkpointing, seed=int(seed), pooling=pooling,
-                       run_name=run_name.strip() or None, normalize=normalize, identity_augmentation=bool(augmentation),
+                       run_name=run_name.strip() or None, normalize=normalize, identity_augmentation=augmentation,
                        identity_swaps=bool(swaps), soft_labels=float(soft_labels),
                        ensemble=ensemble if kind == "classifier" else "auto",
                        calibration=calibration, report_to=report_to, **sbert)

@@ -53,7 +53,7 @@ def train_tfidf(run_dir: Path, config: TrainConfig, data: TrainingData) -> str:
     model = fit_tfidf(data, config.seed)
     model.save(run_dir / runs.MODEL)
     runs.write_model_meta(run_dir, runs.ModelMeta("tfidf", data.task, data.labels, 0, prediction_precision="fp32",
-                                                  normalize=config.normalize))
+                                                  normalize=config.resolved_normalize(data.task)))
     finish(run_dir, config, data, model.predict_proba, {"train_seconds": round(time.perf_counter() - started, 2)})
     append_jsonl(run_dir / runs.PROGRESS, {"event": "end", "step": 1, "max_steps": 1,
                                            "time": round(time.perf_counter() - started, 2)})

@@ -49,7 +49,7 @@ def train_classifier(run_dir: Path, config: TrainConfig, data: TrainingData, res
         predict(data.val.frame["text"].tolist())
         if data.test is not None:
             predict(data.test.frame["text"].tolist())
-        predict(template_texts(config))
+        predict(template_texts(config, data.task))
         return "succeeded"
     trainer.save_model(str(run_dir / runs.MODEL))
     if isinstance(trainer.model, MeanPoolingClassifier):  # the Trainer saves only weights for non-HF modules
@@ -58,7 +58,7 @@ def train_classifier(run_dir: Path, config: TrainConfig, data: TrainingData, res
     (run_dir / runs.MODEL / "training_args.bin").unlink(missing_ok=True)
     # prediction_precision: the saved predictions' arithmetic, for the check on load
     runs.write_model_meta(run_dir, runs.ModelMeta("classifier", data.task, data.labels, trainer.max_length, pooling,
-                                                  _precision_name(trainer.args), normalize=config.normalize))
+                                                  _precision_name(trainer.args), normalize=config.resolved_normalize(data.task)))
     baseline = fit_tfidf(data, config.seed)
     extra["baseline_tfidf"] = tfidf_baseline_metrics(data, config.seed, baseline)
     if config.resolved_ensemble(data.task) == "tfidf":

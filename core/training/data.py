@@ -112,11 +112,11 @@ def load_training_data(config: TrainConfig, any_kind: bool = False) -> TrainingD
                                                           seed=config.seed))
         train = parts["train"]
     augmentation = None
-    if (config.identity_augmentation or config.identity_swaps) and train.kind in ("multilabel", "multiclass"):
-        parts["train"], augmentation = identity_augmentation(train, config.seed, config.identity_augmentation,
-                                                             config.identity_swaps)
+    sentences = train.kind in ("multilabel", "multiclass") and config.resolved_identity_augmentation(train.kind)
+    if (sentences or config.identity_swaps) and train.kind in ("multilabel", "multiclass"):
+        parts["train"], augmentation = identity_augmentation(train, config.seed, sentences, config.identity_swaps)
     # after augmentation, so that the added sentences are normalised like the rest
-    parts = {name: normalize_dataset(part, config.normalize) for name, part in parts.items()}
+    parts = {name: normalize_dataset(part, config.resolved_normalize(train.kind)) for name, part in parts.items()}
     train = parts["train"]
     test = parts.get("test")
     if test is not None and test.frame.empty:

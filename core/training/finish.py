@@ -80,16 +80,16 @@ def calibrate(run_dir: Path, config: TrainConfig, data: TrainingData, probs: dic
     return summary
 
 
-def template_texts(config: TrainConfig) -> list[str]:
+def template_texts(config: TrainConfig, task: str) -> list[str]:
     """The identity template suite as `audit_templates` has the job's model score it (normalised like the
     training data); DDP ranks other than 0 score the same list so that the collective prediction completes."""
-    return normalize_texts(template_suite()["text"].tolist(), config.normalize)
+    return normalize_texts(template_suite()["text"].tolist(), config.resolved_normalize(task))
 
 
 def audit_templates(run_dir: Path, config: TrainConfig, data: TrainingData, predict, thresholds: dict,
                     offsets: np.ndarray | None) -> dict:
     """The identity template audit at the run's thresholds (`audit/templates.json`); returns its summary."""
-    report = template_audit(lambda texts: predict(normalize_texts(texts, config.normalize)), data.labels,
+    report = template_audit(lambda texts: predict(normalize_texts(texts, config.resolved_normalize(data.task))), data.labels,
                             data.task, thresholds, None if offsets is None else list(offsets))
     write_json(run_dir / runs.AUDIT / runs.AUDIT_TEMPLATES, report)
     return template_summary(report)

@@ -84,7 +84,7 @@ def train_sbert(run_dir: Path, config: TrainConfig, data: TrainingData, resume: 
                           "fine_tuned": evaluate_embeddings(encode, data, family, split, config.knn_k, config.seed,
                                                         n_clusters=config.n_clusters)}
     meta = runs.ModelMeta("sbert", data.task, data.labels, model.max_seq_length, prediction_precision="fp32",
-                          loss=trainer.loss_name, head=family == "labelled", normalize=config.normalize)
+                          loss=trainer.loss_name, head=family == "labelled", normalize=config.resolved_normalize(data.task))
     if family != "labelled":  # pairs / triplets / Q&A: an embedding model, no scoring head
         metrics = {"task": data.task, "labels": [], "model_kind": "sbert",
                    "rows": {name: 0 if part is None else len(part.frame)

@@ -106,7 +106,9 @@ def test_early_stopping_stops_before_max_steps(make_run, tiny_bert):
 def test_tfidf_run_and_failed_run(make_run, write):
     run_dir = make_run(model_kind="tfidf")
     assert run_job(run_dir) == "succeeded"
-    assert Scorer.from_run(run_dir).score(["you stupid idiot"])[0].probabilities["insult"] > 0.5
+    insult, friendly = Scorer.from_run(run_dir).score(["you stupid idiot", "thanks for fixing the article"])
+    assert "toxic" in insult.flagged and not friendly.flagged
+    assert insult.probabilities["insult"] > friendly.probabilities["insult"] + 0.3
     bad = make_run(data=str(write("bad.csv", "text,toxic\n")))
     assert run_job(bad) == "failed"
     assert "no data rows" in runs.read_status(bad)["error"]

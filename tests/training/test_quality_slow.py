@@ -1,8 +1,13 @@
 """Slow: the default recipe on the real Jigsaw subset reaches the quality goal (skipped without the data).
 
 Bundled MiniLM, default TrainConfig (2 epochs, mean-pooling head chosen by `pooling="auto"`, the best
-validation macro ROC-AUC checkpoint kept), trained on ../shared/data/jigsaw/train.csv (10% held out for
-validation), evaluated on test.csv. About 40 minutes on 2 CPU cores: run with `make test-slow`.
+validation macro ROC-AUC checkpoint kept, and since session 18 the trust defaults for multilabel data:
+normalisation and the non-toxic identity sentences), trained on ../shared/data/jigsaw/train.csv (10% held out
+for validation), evaluated on test.csv. About 40 minutes on 2 CPU cores: run with `make test-slow`.
+
+The goal: 0.975 before the trust defaults (the recipe reached 0.9762); issue 23 made its bias mitigation the
+default on the condition that it costs at most 0.002 of that, so the bar is 0.9762 - 0.002 (measured with the
+mitigation: 0.9749, bench/RESULTS.md).
 """
 
 import json
@@ -22,7 +27,7 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.mark.timeout(4 * 3600)
-def test_default_minilm_recipe_reaches_0975_macro_roc_auc_on_jigsaw_test(isolated_dirs):
+def test_default_minilm_recipe_reaches_the_quality_goal_on_jigsaw_test(isolated_dirs):
     train, test = jigsaw_file("train.csv"), jigsaw_file("test.csv")
     config = TrainConfig(model_kind="classifier", task="multilabel", data=str(train), val_fraction=0.1,
                          test_fraction=0.0, run_name="jigsaw-quality")
@@ -40,4 +45,4 @@ def test_default_minilm_recipe_reaches_0975_macro_roc_auc_on_jigsaw_test(isolate
     baseline = saved["baseline_tfidf"]["val"]["macro_roc_auc"]
     print(f"\ntest macro ROC-AUC {metrics['macro_roc_auc']:.4f} (tfidf on validation {baseline:.4f}); "
           f"wall {seconds / 60:.1f} min")
-    assert metrics["macro_roc_auc"] >= 0.975
+    assert metrics["macro_roc_auc"] >= 0.9742

@@ -15,6 +15,7 @@ from core import runs
 from core.config import TrainConfig
 from core.data import Dataset, load_dataset
 from core.data.identity import augmentation_sentences
+from core.errors import ConfigError
 from core.paths import PROJECT_ROOT, SAMPLE_MULTILABEL
 from core.scoring.scorer import Scorer
 from core.training.augment import identity_augmentation
@@ -56,6 +57,22 @@ def test_each_augmentation_option_alone():
     assert sentences["counterfactual"] == 0 and sentences["sentences"] > 0
     assert swaps["counterfactual"] > 0 and swaps["sentences"] == 0
     assert load_training_data(TrainConfig(**config, **PLAIN)).augmentation is None
+
+
+def test_identity_sentences_by_default_for_multilabel_data_only(tmp_path):
+    # `auto`: on for multilabel (issue 23's figures on Jigsaw), off for multiclass (Davidson's hate speech lost F1)
+    assert TrainConfig(data="x.csv").identity_augmentation == "auto"
+    multilabel = load_training_data(TrainConfig(data=str(SAMPLE_MULTILABEL), model_kind="tfidf")).augmentation
+    assert multilabel["sentences"] > 0 and multilabel["counterfactual"] == 0
+    frame = pd.read_csv(SAMPLE_MULTILABEL)
+    path = tmp_path / "three.csv"
+    pd.DataFrame({"text": frame["comment_text"], "label": np.where(frame["identity_hate"] == 1, "hate", np.where(
+        frame["toxic"] == 1, "offensive", "neither"))}).to_csv(path, index=False)
+    config = dict(data=str(path), model_kind="tfidf", task="multiclass")
+    assert load_training_data(TrainConfig(**config)).augmentation is None
+    assert load_training_data(TrainConfig(**config, identity_augmentation=True)).augmentation["sentences"] > 0
+    with pytest.raises(ConfigError, match=r"identity_augmentation='yes' is invalid: use true, false or 'auto'"):
+        TrainConfig(**config, identity_augmentation="yes")
 
 
 def _multiclass(labels: list[str]) -> Dataset:
