@@ -179,7 +179,8 @@ def with_prevalence(payload: dict, prevalence: dict[str, float] | None) -> dict:
                           "(delete calibration.json and run `python -m core audit --run RUN`).")
     out = {k: v for k, v in payload.items() if k not in ("prevalence", "fitted")}
     key = "classes" if payload["task"] == "multiclass" else "per_label"
-    out[key] = payload.get("fitted", {}).get(key, payload[key])
+    fitted_params = payload.get("fitted", {}).get(key, payload[key])  # never a moved map moved again
+    out[key] = fitted_params
     if not prevalence:
         return out
     unknown = sorted(set(prevalence) - set(labels))
@@ -212,7 +213,7 @@ def with_prevalence(payload: dict, prevalence: dict[str, float] | None) -> dict:
             else:
                 moved[label] = {"a": params["a"], "b": params["b"] + shift}
         out["per_label"] = moved
-    out["fitted"] = {key: payload.get("fitted", {}).get(key, payload[key])}
+    out["fitted"] = {key: fitted_params}
     out["prevalence"] = {k: float(v) for k, v in prevalence.items()}
     return out
 
