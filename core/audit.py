@@ -27,21 +27,19 @@ from core import runs
 from core.config import TrainConfig
 from core.data.identity import identity_columns, mentions
 from core.data.io import read_table
-from core.errors import ConfigError, ModelNotAvailable
+from core.errors import ModelNotAvailable
 from core.evaluate import evaluation_data
 from core.evaluation.bias import audit_label, bias_summary, label_scores, template_audit
-from core.evaluation.calibration import (apply_calibration, ece_per_label, fit_calibration, label_shares,
-                                         map_thresholds, one_hot, reliability, with_prevalence)
+from core.evaluation.calibration import apply_calibration, ece_per_label, fit_calibration, one_hot, reliability
 from core.evaluation.predictions import SplitPredictions, predictions_path
 from core.evaluation.robustness import robustness_report
-from core.fileio import read_json, write_json, write_text_atomic
+from core.fileio import read_json, write_json
 from core.scoring.scorer import Scorer
-from core.training.card import with_prevalence_section
 
 IDENTITY_MIN = 0.5  # an identity column "mentions" the identity at this share of raters or more
 
 
-def _saved_split(run_dir: Path, split: str, task: str, labels: list[str]):
+def saved_split(run_dir: Path, split: str, task: str, labels: list[str]):
     """(texts, truth as class indices or a 0/1 matrix, raw probabilities) of a saved split, or None."""
     path = predictions_path(run_dir, split)
     if not path.exists():
@@ -58,7 +56,7 @@ def calibration_report(run_dir: Path, task: str, labels: list[str], fit_missing:
     `fit_missing`; a run configured with `"calibration": "none"` is reported raw only (`method` none). Returns
     None when the run has no saved validation predictions (or no calibration and not `fit_missing`).
     """
-    val = _saved_split(run_dir, "val", task, labels)
+    val = saved_split(run_dir, "val", task, labels)
     if val is None:
         return None
     payload = runs.read_calibration(run_dir, labels)
@@ -69,9 +67,11 @@ def calibration_report(run_dir: Path, task: str, labels: list[str], fit_missing:
     if payload is None and configured != "none":
         payload = fit_calibration(val[2], val[1], task, labels, configured, split="val")
         runs.save_calibration(run_dir, payload)
-    report = {"method": payload["method"] if payload else "none", "splits": {}}
+    # `source`: where the maps were refitted when not on validation (`python -m core calibrate --data`)
+    report = {"method": payload["method"] if payload else "none", "source": (payload or {}).get("source"),
+              "splits": {}}
     for split in ("val", "test"):
-        part = val if split == "val" else _saved_split(run_dir, split, task, labels)
+        part = val if split == "val" else saved_split(run_dir, split, task, labels)
         if part is None:
             continue
         _, truth, probs = part
@@ -86,61 +86,6 @@ def calibration_report(run_dir: Path, task: str, labels: list[str], fit_missing:
                 found["reliability"][label]["calibrated"] = reliability(calibrated[:, j], matrix[:, j])
         report["splits"][split] = found
     return report
-
-
-def prevalence_state(run_dir: Path) -> dict | None:
-    """{"task", "labels", "prevalence_fitted", "prevalence"} of the run's calibration (the validation split's label
-    shares it was fitted at, and the shares it is moved to, None when not moved); None when the run has no
-    calibration.json. Calibrations saved before the shares were recorded get them from the saved validation
-    predictions."""
-    run_dir = Path(run_dir)
-    meta = runs.read_model_meta(run_dir)
-    if meta.get("head", True) is False:
-        return None
-    task, labels = meta["task"], list(meta["labels"])
-    payload = runs.read_calibration(run_dir, labels)
-    if payload is None:
-        return None
-    fitted = payload.get("prevalence_fitted")
-    if fitted is None:
-        val = _saved_split(run_dir, "val", task, labels)
-        fitted = label_shares(val[1], task, labels) if val is not None else None
-    return {"task": task, "labels": labels, "prevalence_fitted": fitted, "prevalence": payload.get("prevalence")}
-
-
-def set_prevalence(run_dir: Path, prevalence: dict[str, float] | None) -> dict:
-    """Move the run's calibration to the label shares of the traffic it will score (None or {}: back to the
-    validation split's shares), save it and note it in the model card; the Scorer, the API and an export made
-    afterwards report probabilities at those shares. Flags do not change.
-
-    Returns {"labels", "prevalence_fitted", "prevalence", "thresholds_calibrated"}.
-
-    Raises:
-        ConfigError: the run has no calibration (an SBERT run without a head, `calibration: none`, or no saved
-            validation predictions), or the shares are invalid (`core.evaluation.calibration.with_prevalence`).
-    """
-    run_dir = Path(run_dir)
-    meta = runs.read_model_meta(run_dir)
-    if meta.get("head", True) is False:
-        raise ConfigError(f"run {run_dir.name} is an SBERT run without a classification head: it gives embeddings, "
-                          "not scores, so there is no calibration to move. Fix: pick a run that scores labels.")
-    task, labels = meta["task"], list(meta["labels"])
-    if runs.read_calibration(run_dir, labels) is None:
-        calibration_report(run_dir, task, labels)  # fits and saves the configured map when it can
-    state = prevalence_state(run_dir)
-    if state is None or state["prevalence_fitted"] is None:
-        raise ConfigError(f"run {run_dir.name} has no calibration.json with the label shares it was fitted at "
-                          "(trained with calibration none, or without saved validation predictions), so its scores "
-                          "have no prevalence to move. Fix: retrain with the default calibration.")
-    payload = {**runs.read_calibration(run_dir, labels), "prevalence_fitted": state["prevalence_fitted"]}
-    moved = with_prevalence(payload, prevalence)
-    runs.save_calibration(run_dir, moved)
-    card = run_dir / runs.CARD
-    if card.exists():
-        write_text_atomic(card, with_prevalence_section(card.read_text(encoding="utf-8"), moved))
-    thresholds = runs.read_thresholds(run_dir, labels) if task == "multilabel" else {}
-    return {"labels": labels, "prevalence_fitted": moved["prevalence_fitted"], "prevalence": moved.get("prevalence"),
-            "thresholds_calibrated": map_thresholds(thresholds, moved) if thresholds else {}}
 
 
 def _data_subgroups(path: str | Path, dataset, texts: list[str]) -> tuple[dict[str, np.ndarray], str]:
@@ -222,7 +167,7 @@ def audit_run(run_dir: str | Path, data: str | Path | None = None, label: str | 
         step("bias on your data")
         report["data"] = data_bias(scorer, data, label)
     if robustness:
-        val = _saved_split(run_dir, "val", scorer.task, scorer.labels)
+        val = saved_split(run_dir, "val", scorer.task, scorer.labels)
         if val is None:
             report["robustness"] = None
         else:

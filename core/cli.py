@@ -353,12 +353,33 @@ def parse_shares(text: str) -> dict[str, float]:
 
 
 def cmd_calibrate(args) -> int:
-    from core.audit import set_prevalence
+    from core.recalibrate import calibrate_on_data, reset_calibration, set_prevalence
 
-    if bool(args.prevalence) == bool(args.reset):
-        raise ConfigError("give --prevalence LABEL=SHARE,... (the label shares of the traffic the run will score) or "
-                          "--reset (back to the validation split's shares).")
-    print(to_json(set_prevalence(run_path(args.run), None if args.reset else parse_shares(args.prevalence))))
+    if sum(map(bool, (args.prevalence, args.reset, args.data))) != 1:
+        raise ConfigError("give one of --data FILE (labelled rows of the traffic the run will score: the maps are "
+                          "refitted on them), --prevalence LABEL=SHARE,... (the label shares of that traffic) or "
+                          "--reset (back to the validation split's maps).")
+    if args.method and not args.data:
+        raise ConfigError("--method goes with --data (the method of the maps refitted on your file).")
+    run = run_path(args.run)
+    if args.data:
+        bars = []  # drawn from the first scored chunk: a refused file prints its one error line alone
+
+        def progress(done: int, total: int) -> None:
+            if not bars:
+                bars.append(_ProgressBar())
+            bars[0](done, total)
+
+        try:
+            found = calibrate_on_data(run, args.data, args.method, progress=progress)
+        finally:
+            for bar in bars:
+                bar.close()
+    elif args.reset:
+        found = reset_calibration(run)
+    else:
+        found = set_prevalence(run, parse_shares(args.prevalence))
+    print(to_json(found))
     return 0
 
 
@@ -526,11 +547,16 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--seed", type=int, default=0)
     audit.set_defaults(func=cmd_audit)
 
-    calibrate = sub.add_parser("calibrate", help="calibrated scores at the label shares of your traffic; JSON")
+    calibrate = sub.add_parser("calibrate", help="what a score means on your traffic: calibration refitted on "
+                                                 "labelled rows of it, or moved to its label shares; JSON")
     calibrate.add_argument("--run", required=True, help="run folder name or path (inside the models folder)")
+    calibrate.add_argument("--data", help="a labelled file of the traffic the run will score (the run's labels): "
+                                          "the calibration maps are refitted on it")
+    calibrate.add_argument("--method", choices=("platt", "temperature", "isotonic"),
+                           help="with --data: the maps' method (default: the run's)")
     calibrate.add_argument("--prevalence", help="LABEL=SHARE,... the share of texts with each label in the traffic "
                                                 "the run will score (training data is often enriched in abuse)")
-    calibrate.add_argument("--reset", action="store_true", help="back to the validation split's shares")
+    calibrate.add_argument("--reset", action="store_true", help="back to the maps fitted on the validation split")
     calibrate.set_defaults(func=cmd_calibrate)
 
     export = sub.add_parser("export", help="a self-contained ONNX bundle of a run (numpy + onnxruntime + tokenizers)")

@@ -332,6 +332,16 @@ def read_calibration(run_dir: Path, labels: list[str]) -> dict | None:
         return None
     fix = f"Fix: delete {path.name} to report raw scores, or recalibrate with `python -m core audit --run RUN`."
     payload = _labelled_payload(path, labels, fix)
+    _check_calibration(payload, labels, path, fix)
+    validation = payload.get("validation")  # the validation maps a `calibrate --data` refit replaced
+    if validation is not None:
+        if not isinstance(validation, dict) or validation.get("labels") != list(labels):
+            raise ModelNotAvailable(f"{path} is damaged: its saved validation calibration is not for {labels}. {fix}")
+        _check_calibration(validation, labels, path, fix)
+    return payload
+
+
+def _check_calibration(payload: dict, labels: list[str], path: Path, fix: str) -> None:
     if payload.get("task") == "multiclass":
         params = payload.get("classes")
         values = [params.get("a")] + list(params.get("b") or []) if isinstance(params, dict) else [None]
@@ -349,7 +359,6 @@ def read_calibration(run_dir: Path, labels: list[str]) -> dict | None:
                                    and all(_is_number(v) and 0 < v < 1 for v in shares.values())):
         raise ModelNotAvailable(f"{path} is damaged: its prevalence {str(shares)[:80]} is not label shares in (0, 1). "
                                 f"{fix}")
-    return payload
 
 
 def read_ensemble(run_dir: Path, labels: list[str]) -> dict | None:

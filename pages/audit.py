@@ -9,7 +9,9 @@ import streamlit as st
 
 from core import demo
 from core import runs
-from core.audit import audit_run, prevalence_state, set_prevalence
+from core.audit import audit_run
+from core.recalibrate import (MIN_CLASS_ROWS, calibrate_on_data, prevalence_state, reset_calibration,
+                              set_prevalence)
 from core.errors import CoreError
 from ui import cache, charts
 from ui.entry import require_app_entry
@@ -114,8 +116,14 @@ def calibration_section(report: dict) -> None:
         st.info("This run has no saved validation predictions to calibrate on.")
         return
     splits = list(calibration["splits"])
+    source = calibration.get("source")
     if calibration["method"] == "none":
         st.caption("This run was trained with `\"calibration\": \"none\"`: its scores are reported raw. "
+                   "ECE over 15 equal-mass bins.")
+    elif source:
+        st.caption(f"Maps refitted on `{source['data']}` ({source['rows']:,} labelled rows of your traffic, "
+                   f"`{calibration['method']}`), saved as `calibration.json` and applied by Score, the CLI and file "
+                   "scoring; flags stay the same. The validation and test rows below are scored with them too. "
                    "ECE over 15 equal-mass bins.")
     else:
         st.caption(f"Maps fitted on validation (`{calibration['method']}`), saved as `calibration.json` and "
@@ -132,7 +140,57 @@ def calibration_section(report: dict) -> None:
     label = right.selectbox("Label", report["labels"], key="audit.cal_label")
     st.plotly_chart(charts.reliability_chart(calibration["splits"][split]["reliability"][label]),
                     key="audit.reliability")
+    traffic_form()
     prevalence_form()
+
+
+def traffic_form() -> None:
+    """Refit the maps on labelled rows of the user's traffic (when its labels relate to texts differently from
+    the training data's, no shift of shares fixes the scores), or go back to the validation maps."""
+    st.markdown("**Calibrate on your traffic**")
+    st.caption("Validation is drawn from the training data. If your traffic is labelled differently (other "
+               "annotators, other guidelines), upload labelled rows of it with the run's labels: the maps are "
+               f"refitted on them; a label with fewer than {MIN_CLASS_ROWS} positive and negative rows keeps its "
+               "validation map. The ECE to expect is measured on half of the file after fitting on the other half.")
+    with st.form("audit.traffic"):
+        upload = st.file_uploader("Labelled rows of your traffic", type=["csv", "tsv", "jsonl", "ndjson", "parquet"],
+                                  key="audit.traffic_upload")
+        method = st.selectbox("Method", ["platt", "temperature", "isotonic"], key="audit.traffic_method")
+        refit = st.form_submit_button("Calibrate on this file")
+        back = st.form_submit_button("Back to the validation maps")
+    if not (refit or back):
+        return
+    if refit and upload is None:
+        st.error("Choose a labelled file first.")
+        return
+    for key in [k for k in st.session_state if str(k).startswith("audit.prevalence.")]:
+        del st.session_state[key]  # the share form below starts again from the shares of the maps now in use
+    try:
+        if back:
+            reset_calibration(info.path)
+            st.success("Back to the maps fitted on validation. Run the audit again for their ECE.")
+            return
+        progress = st.progress(0.0, text="Scoring the file…")
+        with tempfile.TemporaryDirectory() as folder:
+            data = Path(folder) / f"upload{Path(upload.name).suffix.lower()}"
+            data.write_bytes(upload.getvalue())
+            found = calibrate_on_data(info.path, data, method, name=upload.name,
+                                      progress=lambda done, total: progress.progress(done / total,
+                                                                                     text=f"Scored {done:,} of {total:,}"))
+    except CoreError as exc:
+        st.error(str(exc))
+        return
+    progress.empty()
+    st.success(f"Calibrated on {found['rows']:,} rows of `{found['data']}`: expected macro ECE "
+               f"{found['ece_expected']['macro']:.3f}, against {found['ece_before']['macro']:.3f} with the maps it "
+               "replaced. Flags are unchanged.")
+    if found["kept"]:
+        st.info("Kept the validation map (too few rows to refit): "
+                + ", ".join(f"{label} ({why})" for label, why in found["kept"].items()) + ".")
+    st.dataframe(pd.DataFrame([{"label": label, "ECE raw": found["ece_raw"][label],
+                                "ECE with the maps replaced": found["ece_before"][label],
+                                "ECE expected after the refit": found["ece_expected"][label]}
+                               for label in [*found["ece_raw"]]]), hide_index=True, key="audit.traffic_ece")
 
 
 def prevalence_form() -> None:
@@ -145,18 +203,21 @@ def prevalence_form() -> None:
     if state is None or state["prevalence_fitted"] is None:
         return
     labels, fitted, moved = state["labels"], state["prevalence_fitted"], state["prevalence"] or {}
-    st.caption("A calibrated score is a probability at the label shares of the validation split. Training data is "
-               "often enriched in abuse; give the shares of the traffic you will score and Score, the CLI, the API "
-               "and exports report probabilities at those shares (flags stay the same)."
+    where = "file" if state.get("source") else "validation"  # the rows the maps were fitted on
+    st.markdown("**Calibrate to your traffic's label shares**")
+    st.caption(f"A calibrated score is a probability at the label shares of the rows its maps were fitted on (the "
+               f"{'calibration file' if where == 'file' else 'validation split'}). Training data is often enriched "
+               "in abuse; give the shares of the traffic you will score and Score, the CLI, the API and exports "
+               "report probabilities at those shares (flags stay the same)."
                + (f" Now moved to: {', '.join(f'{k} {v:.4g}' for k, v in moved.items())}." if moved else ""))
     with st.form("audit.prevalence"):
         columns = st.columns(min(len(labels), 6))
         shares = {label: columns[i % len(columns)].number_input(
-            f"{label} (validation {fitted[label]:.3f})", min_value=0.0001, max_value=0.9999,
+            f"{label} ({where} {fitted[label]:.3f})", min_value=0.0001, max_value=0.9999,
             value=float(moved.get(label, min(max(fitted[label], 0.0001), 0.9999))), step=0.01, format="%.4f",
             key=f"audit.prevalence.{label}") for i, label in enumerate(labels)}
         apply = st.form_submit_button("Calibrate to these shares")
-        reset = st.form_submit_button("Back to the validation shares")
+        reset = st.form_submit_button(f"Back to the {where} shares")
     if not (apply or reset):
         return
     if reset:
@@ -171,7 +232,7 @@ def prevalence_form() -> None:
         st.error(str(exc))
         return
     st.success("Calibrated to " + (", ".join(f"{k} {v:.4g}" for k, v in wanted.items()) if wanted
-                                   else "the validation shares") + ". Run the audit again for ECE at the new shares.")
+                                   else f"the {where} shares") + ". Run the audit again for ECE at the new shares.")
 
 
 def robustness_section(report: dict) -> None:

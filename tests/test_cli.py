@@ -143,7 +143,7 @@ def test_calibrate_moves_scores_to_the_traffic_prevalence_and_back(tfidf_run, ca
     (["--prevalence", "toxic"], r"--prevalence 'toxic' is not LABEL=SHARE"),
     (["--prevalence", "toxic=2"], r"each share must be a number between 0 and 1"),
     (["--prevalence", "hate=0.1"], r"prevalence for \['hate'\]: the run's labels are \['toxic'"),
-    ([], r"give --prevalence LABEL=SHARE,\.\.\. .* or --reset"),
+    ([], r"give one of --data FILE .* --prevalence LABEL=SHARE,\.\.\. .* or --reset"),
 ])
 def test_calibrate_refuses_bad_shares_in_one_line(tfidf_run, args, match):
     result = run_cli("calibrate", "--run", tfidf_run, *args)

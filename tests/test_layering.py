@@ -20,8 +20,9 @@ LAYERS = {
     "core.scoring": 7, "core.search": 7, "core.jobs": 7,
     "core.explain": 8, "core.evaluate": 8, "core.review_recipe": 8,
     "core.rewrite": 9, "core.demo": 9, "core.audit": 9, "core.export": 9, "core.serve": 9, "core.bundle_score": 0,
-    "core.cli": 10, "core.__main__": 11, "core": 11,
-    "ui": 12, "pages": 13,
+    "core.recalibrate": 10,
+    "core.cli": 11, "core.__main__": 12, "core": 12,
+    "ui": 13, "pages": 14,
 }
 
 

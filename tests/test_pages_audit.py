@@ -48,14 +48,9 @@ def test_bias_on_an_uploaded_file_with_identity_columns(tfidf_run):
     frame = pd.read_csv(SAMPLE_MULTILABEL)
     frame["female"] = (frame.index % 3 == 0).astype(float)
     at.checkbox(key="audit.robustness").uncheck()
-    # AppTest has no file_uploader element: the core call the page makes is tested in test_trust_job.py; here
-    # the page shows the data section of a saved report
-    from core.audit import audit_run
-
-    path = tfidf_run / "identity.csv"
-    frame.to_csv(path, index=False)
-    audit_run(tfidf_run, path, robustness=False)
-    at.run()
+    at.file_uploader(key="audit.upload").set_value(("identity.csv", frame.to_csv(index=False).encode(), "text/csv"))
+    button(at, "Run the audit").click().run()
+    assert not at.exception, at.exception
     assert any(s.value == "Your data" for s in at.subheader)
     assert frame_with(at, "subgroup", "bpsn_auc")["subgroup"].tolist() == ["female"]
 
@@ -88,3 +83,31 @@ def test_the_audit_page_calibrates_to_the_traffic_shares_and_back(tfidf_run):
     assert any("Now moved to: toxic 0.05" in c.value for c in at.caption)
     button(at, "Back to the validation shares").click().run()
     assert "prevalence" not in runs.read_calibration(tfidf_run, list(fitted))
+
+
+def test_the_audit_page_calibrates_on_an_uploaded_sample_of_the_traffic_and_back(tfidf_run):
+    labels = runs.read_model_meta(tfidf_run)["labels"]
+    validation = runs.read_calibration(tfidf_run, labels)
+    at = open_page("pages/audit.py", tfidf_run.name)
+    button(at, "Calibrate on this file").click().run()
+    assert [e.value for e in at.error] == ["Choose a labelled file first."]
+    frame = pd.read_csv(SAMPLE_MULTILABEL)
+    frame.loc[frame.index[frame["toxic"] == 1][::2], "toxic"] = 0  # labelled more strictly than the training data
+    frame.loc[frame.index[frame["threat"] == 1][2:], "threat"] = 0
+    at.file_uploader(key="audit.traffic_upload").set_value(("our <b>traffic.csv",
+                                                            frame.to_csv(index=False).encode(), "text/csv"))
+    button(at, "Calibrate on this file").click().run()
+    assert not at.exception, at.exception
+    assert any("rows of `our _b_traffic.csv`: expected macro ECE" in s.value for s in at.success), \
+        [s.value for s in at.success]
+    assert any("threat (2 positive" in i.value for i in at.info)
+    table = frame_with(at, "label", "ECE expected after the refit")
+    assert table.set_index("label").loc["toxic", "ECE expected after the refit"] < \
+        table.set_index("label").loc["toxic", "ECE with the maps replaced"]
+    saved = runs.read_calibration(tfidf_run, labels)
+    assert saved["source"]["rows"] == len(frame) and saved["validation"]["per_label"] == validation["per_label"]
+    # the share form now moves from the file's shares
+    assert at.number_input(key="audit.prevalence.toxic").value == pytest.approx(frame["toxic"].mean())
+    button(at, "Back to the validation maps").click().run()
+    assert not at.exception and "source" not in runs.read_calibration(tfidf_run, labels)
+    assert runs.read_calibration(tfidf_run, labels)["per_label"] == validation["per_label"]

@@ -122,23 +122,45 @@ def trust_section(metrics: dict) -> str:
 
 
 PREVALENCE_HEADING = "## Deployment prevalence"
+DATA_CALIBRATION_HEADING = "## Calibrated on your data"
 
 
-def with_prevalence_section(card: str, calibration: dict) -> str:
-    """The card with its deployment-prevalence section replaced: present when `calibration` is moved to other
-    label shares (`core.evaluation.calibration.with_prevalence`), absent when it is not."""
-    start = card.find("\n" + PREVALENCE_HEADING)
-    if start >= 0:
-        end = card.find("\n## ", start + 1)
-        card = card[:start] + (card[end:] if end >= 0 else "\n")
-    prevalence = calibration.get("prevalence")
-    if not prevalence:
+def _without_section(card: str, heading: str) -> str:
+    start = card.find("\n" + heading)
+    if start < 0:
         return card
-    fitted = calibration.get("prevalence_fitted") or {}
-    rows = "\n".join(f"| {label} | {_fmt(fitted.get(label))} | {_fmt(share)} |" for label, share in prevalence.items())
-    return (card.rstrip("\n") + f"\n\n{PREVALENCE_HEADING}\n\nCalibrated scores are probabilities at these label "
-            "shares (set with `python -m core calibrate --prevalence`), not at the validation split's; flags are "
-            f"unchanged.\n\n| label | validation share | deployment share |\n|---|---|---|\n{rows}\n")
+    end = card.find("\n## ", start + 1)
+    return card[:start] + (card[end:] if end >= 0 else "\n")
+
+
+def with_calibration_notes(card: str, calibration: dict | None) -> str:
+    """The card with its notes on where the calibration comes from replaced: a section when the maps were refitted
+    on a labelled sample of the user's traffic (`python -m core calibrate --data`), and one when they are moved to
+    other label shares (`--prevalence`); neither for the validation split's own maps (or no calibration)."""
+    card = _without_section(_without_section(card, DATA_CALIBRATION_HEADING), PREVALENCE_HEADING)
+    calibration = calibration or {}
+    source = calibration.get("source")
+    if source:
+        kept = source.get("kept") or {}
+        kept_note = ("" if not kept else " Kept from validation (too few rows to refit): "
+                     + ", ".join(f"{label} ({why})" for label, why in kept.items()) + ".")
+        ece = source.get("ece_expected") or {}
+        card = (card.rstrip("\n") + f"\n\n{DATA_CALIBRATION_HEADING}\n\nCalibrated scores come from "
+                f"`{calibration.get('method')}` maps refitted on `{source.get('data')}` ({source.get('rows')} labelled "
+                f"rows of the traffic the run scores), not on the validation split; flags are unchanged.{kept_note} "
+                f"Expected macro ECE on such traffic {_fmt(ece.get('macro'))} (fitted on one half of the file, "
+                f"measured on the other), against {_fmt((source.get('ece_before') or {}).get('macro'))} with the "
+                "maps it replaced. `python -m core calibrate --run RUN --reset` goes back to validation.\n")
+    prevalence = calibration.get("prevalence")
+    if prevalence:
+        fitted = calibration.get("prevalence_fitted") or {}
+        where = "calibration sample" if source else "validation split"
+        rows = "\n".join(f"| {label} | {_fmt(fitted.get(label))} | {_fmt(share)} |"
+                         for label, share in prevalence.items())
+        card = (card.rstrip("\n") + f"\n\n{PREVALENCE_HEADING}\n\nCalibrated scores are probabilities at these "
+                f"label shares (set with `python -m core calibrate --prevalence`), not at the {where}'s; flags "
+                f"are unchanged.\n\n| label | {where.split()[0]} share | deployment share |\n|---|---|---|\n{rows}\n")
+    return card
 
 
 def model_card(config: TrainConfig, metrics: dict, thresholds: dict, data_source: str, labels: list[str]) -> str:
