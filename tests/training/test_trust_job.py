@@ -113,6 +113,21 @@ def test_the_job_calibrates_audits_and_says_so_in_metrics_and_card(trust_run):
     assert runs.read_model_meta(trust_run)["normalize"] == "unicode+leet"
 
 
+def test_the_card_says_what_auto_options_meant_for_the_run(tfidf_run, make_run, tmp_path):
+    card = (tfidf_run / runs.CARD).read_text()
+    assert "- `normalize`: `auto` (for this multilabel run: `unicode+leet`)" in card
+    assert "- `identity_augmentation`: `auto` (for this multilabel run: `True`)" in card
+    frame = pd.read_csv(SAMPLE_MULTILABEL)
+    data = tmp_path / "three.csv"
+    pd.DataFrame({"text": frame["comment_text"], "label": np.where(frame["toxic"] == 1, "toxic", "clean")}
+                 ).to_csv(data, index=False)
+    run_dir = make_run(model_kind="tfidf", run_name="two", data=str(data))
+    assert run_job(run_dir) == "succeeded"
+    card = (run_dir / runs.CARD).read_text()
+    assert "- `normalize`: `auto` (for this multiclass run: `none`)" in card
+    assert "- `identity_augmentation`: `auto` (for this multiclass run: `False`)" in card
+
+
 def test_a_normalised_run_scores_disguised_words_as_plain_ones(trust_run, make_run):
     plain_run = make_run(model_kind="tfidf", run_name="plain", **PLAIN)
     assert run_job(plain_run) == "succeeded"
