@@ -197,6 +197,31 @@ def check_trust(run_dir: Path, saved) -> dict:
     found["audit_keys"] = sorted(k for k in report if report[k] is not None)
     plain, disguised = scorer.predict_proba(["you are stupid", "you are \u0455tupid"])  # Cyrillic dze
     found["normalised_equal"] = bool(np.allclose(plain, disguised, atol=1e-6))
+    found.update(check_refit(run_dir, saved, results, raw))
+    return found
+
+
+def check_refit(run_dir: Path, saved, results, raw) -> dict:
+    """`calibrate --data` on the run's training file: a reloaded scorer applies the refit, decisions stay, and a
+    reset gives back the scores of the validation maps."""
+    from core import runs
+    from core.evaluation.calibration import apply_calibration
+    from core.recalibrate import calibrate_on_data, reset_calibration
+    from core.scoring.scorer import Scorer
+
+    data = json.loads((run_dir / runs.CONFIG).read_text())["data"]
+    refit = calibrate_on_data(run_dir, data)
+    scorer = Scorer.from_run(run_dir, device="cpu", backend="exact")
+    after = scorer.score(saved.texts)
+    reported = np.array([[r.probabilities[label] for label in scorer.labels] for r in after])
+    found = {"refit_rows": scorer.calibration["source"]["rows"], "refit_labels": refit["refit"],
+             "refit_decisions_changed": sum((a.flagged, a.predicted) != (r.flagged, r.predicted)
+                                            for a, r in zip(after, results)),
+             "refit_diff": float(np.abs(reported - apply_calibration(raw, scorer.calibration)).max())}
+    reset_calibration(run_dir)
+    back = Scorer.from_run(run_dir, device="cpu", backend="exact").score(saved.texts)
+    found["reset_diff"] = max(abs(b.probabilities[label] - r.probabilities[label])
+                              for b, r in zip(back, results) for label in scorer.labels)
     return found
 
 

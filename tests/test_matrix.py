@@ -129,6 +129,10 @@ def test_calibration_and_template_audit_hold_after_reload(matrix, kind, task):
     assert set(trust["audit_keys"]) >= {"templates", "calibration", "robustness"}
     if _normalize(kind, task) != "none":
         assert trust["normalised_equal"], "a look-alike spelling must score as the plain word"
+    # calibrated on the training file (`calibrate --data`), reloaded, then reset
+    assert trust["refit_rows"] == 827 and trust["refit_labels"]
+    assert trust["refit_decisions_changed"] == 0 and trust["refit_diff"] <= 1e-6
+    assert trust["reset_diff"] <= 1e-6
 
 
 @pytest.mark.parametrize("kind,task", CELLS)
