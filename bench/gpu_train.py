@@ -4,17 +4,19 @@ Weights don't change speed, so the model is built from mdeberta-v3-base's config
 out of reach here). In one run, on the same rows, batch size and learning rate:
   (a) plain Hugging Face Trainer: bf16=True, DataCollatorWithPadding, random sampling
   (c) ours: build_classifier_trainer (precision `auto` = bf16 on this GPU, length buckets, numpy padding collator)
-Prints training samples/s, peak GPU memory, and model FLOPs utilisation: the FLOPs of the batches each one
-actually ran (forward + backward, counted by torch.utils.flop_counter on the real padded shapes), over the
-device's dense bf16 peak. Padding counts as work done, so MFU measures how busy the GPU was, and samples/s how
-much of that work was useful.
+  (d) ours with token batches (issue 28): `batch_tokens` BATCH_TOKENS per step, widths rounded to PAD_MULTIPLE
+Prints training samples/s, peak GPU memory, and model FLOPs utilisation two ways: the FLOPs of the batches each
+one actually ran (forward + backward, counted by torch.utils.flop_counter on the padded shapes; padding counts as
+work, so this says how busy the GPU was), and the FLOPs of the real tokens alone (each row at its own length: the
+issue's figure, which padding does not inflate), over the device's dense bf16 peak.
 
 Text: ROWS rows of Jigsaw train.csv, tokenised with the bundled MiniLM's WordPiece tokenizer (mdeberta's
 SentencePiece model is on the Hub too); English token counts of the two are close.
 
 Run: python bench/gpu_train.py [ROWS] [BATCH]
 Env: JIGSAW_DIR (default ../shared/data/jigsaw), TOKENIZER_DIR (default: the bundled MiniLM folder),
-     PEAK_TFLOPS (default 989, the H100 SXM's dense bf16 peak).
+     PEAK_TFLOPS (default 989, the H100 SXM's dense bf16 peak), BATCH_TOKENS (default 16384),
+     PAD_MULTIPLE (default 64).
 """
 
 from __future__ import annotations
@@ -103,7 +105,14 @@ class ShapeLog:
         return float(sum(c + n * (a * s + b * s * s) for n, s in self.shapes))
 
 
-def _timed(trainer, model, rows: int, fit, label: str) -> dict:
+def real_flops(lengths: np.ndarray, batches: int, fit) -> float:
+    """Forward + backward FLOPs of the rows at their own lengths (no padding), in `batches` batches."""
+    c, a, b = fit
+    lengths = lengths.astype(np.float64)
+    return float(batches * c + (a * lengths + b * lengths ** 2).sum())
+
+
+def _timed(trainer, model, rows: int, fit, label: str, lengths: np.ndarray | None = None) -> dict:
     log = ShapeLog(model)
     torch.cuda.synchronize()
     torch.cuda.reset_peak_memory_stats()
@@ -114,13 +123,16 @@ def _timed(trainer, model, rows: int, fit, label: str) -> dict:
     tokens = sum(n * s for n, s in log.shapes)
     flops = log.flops(*fit)
     out = {"samples_s": rows / seconds, "seconds": seconds, "peak_gib": torch.cuda.max_memory_allocated() / 2**30,
-           "tflops": flops / seconds / 1e12, "padded_tokens": tokens, "loss": result.training_loss}
+           "tflops": flops / seconds / 1e12, "padded_tokens": tokens, "loss": result.training_loss,
+           "batches": len(log.shapes)}
+    if lengths is not None:
+        out["real_tflops"] = real_flops(lengths, len(log.shapes), fit) / seconds / 1e12
     print(f"{label:38s} {out['samples_s']:7.1f} samples/s  {seconds:6.1f} s  peak {out['peak_gib']:5.2f} GiB  "
           f"{out['tflops']:6.1f} TFLOP/s  padded tokens {tokens:,}  train loss {out['loss']:.4f}", flush=True)
     return out
 
 
-def baseline(folder: Path, train, batch: int, fit) -> dict:
+def baseline(folder: Path, train, batch: int, fit, lengths) -> dict:
     tokenizer = AutoTokenizer.from_pretrained(folder)
     model = AutoModelForSequenceClassification.from_pretrained(folder, use_safetensors=True)
     encodings = tokenizer(train.frame["text"].tolist(), truncation=True, max_length=MAX_LENGTH)
@@ -132,19 +144,23 @@ def baseline(folder: Path, train, batch: int, fit) -> dict:
                              save_strategy="no", eval_strategy="no", bf16=True, logging_steps=50, disable_tqdm=True)
     trainer = Trainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
                       data_collator=DataCollatorWithPadding(tokenizer))
-    return _timed(trainer, model, len(dataset), fit, "(a) HF Trainer, bf16, random sampling")
+    return _timed(trainer, model, len(dataset), fit, "(a) HF Trainer, bf16, random sampling", lengths)
 
 
-def ours(folder: Path, train, val, labels, batch: int, fit) -> dict:
+def ours(folder: Path, train, val, labels, batch: int, fit, lengths, batch_tokens: int | None = None,
+         pad_multiple: int | None = None) -> dict:
     config = TrainConfig(data="unused", base_model=str(folder), epochs=1, batch_size=batch, learning_rate=LR,
-                         max_length=MAX_LENGTH, early_stopping_patience=0, eval_steps=10**9, logging_steps=50)
+                         max_length=MAX_LENGTH, early_stopping_patience=0, eval_steps=10**9, logging_steps=50,
+                         batch_tokens=batch_tokens, pad_multiple=pad_multiple)
     data = TrainingData(train, val, None, "multilabel", labels, "bench")
     trainer = build_classifier_trainer(config, data, [], tempfile.mkdtemp())
     trainer.args.save_strategy = trainer.args.eval_strategy = "no"
     trainer.args.load_best_model_at_end = False
     trainer.args.disable_tqdm = True
     assert trainer.args.bf16, "precision auto did not pick bf16 on this GPU"
-    return _timed(trainer, trainer.model, len(train.frame), fit, "ours (length buckets, precision auto=bf16)")
+    label = (f"ours, {batch_tokens} tokens a step, widths x{pad_multiple}" if batch_tokens
+             else "ours (length buckets, precision auto=bf16)")
+    return _timed(trainer, trainer.model, len(train.frame), fit, label, lengths)
 
 
 def main() -> None:
@@ -170,12 +186,22 @@ def main() -> None:
     fit = flops_fit(probe, "cuda")
     del probe
     torch.cuda.empty_cache()
-    results = {"(a)": baseline(folder, train, batch, fit)}
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    lengths = np.array([len(ids) for ids in tokenizer(train.frame["text"].tolist(), truncation=True,
+                                                       max_length=MAX_LENGTH)["input_ids"]])
+    batch_tokens = int(os.environ.get("BATCH_TOKENS", 16384))
+    pad_multiple = int(os.environ.get("PAD_MULTIPLE", 64))
+    results = {"(a)": baseline(folder, train, batch, fit, lengths)}
     torch.cuda.empty_cache()
-    results["ours"] = ours(folder, train, val, full.labels, batch, fit)
+    results["ours"] = ours(folder, train, val, full.labels, batch, fit, lengths)
+    torch.cuda.empty_cache()
+    results["tokens"] = ours(folder, train, val, full.labels, batch, fit, lengths, batch_tokens, pad_multiple)
     for name, r in results.items():
-        print(f"{name:5s} MFU {100 * r['tflops'] / peak:5.1f}%  peak memory {r['peak_gib']:.2f} GiB")
-    print(f"ratio ours / (a): {results['ours']['samples_s'] / results['(a)']['samples_s']:.2f}x samples/s")
+        print(f"{name:6s} MFU {100 * r['tflops'] / peak:5.1f}% (padded tokens), "
+              f"{100 * r['real_tflops'] / peak:5.1f}% (real tokens)  peak memory {r['peak_gib']:.2f} GiB  "
+              f"{r['batches']} steps")
+    for name in ("ours", "tokens"):
+        print(f"ratio {name} / (a): {results[name]['samples_s'] / results['(a)']['samples_s']:.2f}x samples/s")
 
 
 if __name__ == "__main__":

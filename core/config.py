@@ -136,6 +136,13 @@ class TrainConfig:
             `platt` (a scale and a shift of each label's logit), `temperature` (a scale only), `isotonic`,
             `none`.
 
+    GPU batching (issue 28; off by default: on CPU the row batches are the measured recipe):
+        batch_tokens: classifier runs: cut training batches by padded tokens (rows x width) instead of
+            `batch_size` rows, so each step carries about this many tokens (`core.training.batching`); the default
+            learning rate then follows the mean rows per step by the square-root rule. None = `batch_size` rows.
+        pad_multiple: round each training batch's padded width up to a multiple of this (capped at the max
+            length): a few static shapes for compiled steps. None = the longest row's width.
+
     Tracking: report_to: `none` | `tensorboard` (event files in the run's `tensorboard/`) | `mlflow` (a run in
         MLFLOW_TRACKING_URI, else `mlruns/` beside the models folder) (`core.training.tracking`).
     """
@@ -194,6 +201,8 @@ class TrainConfig:
     report_to: str = "none"
     soft_labels: float = 0.0
     ensemble: str = "auto"
+    batch_tokens: int | None = None
+    pad_multiple: int | None = None
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -253,6 +262,14 @@ class TrainConfig:
         _check(self.ensemble != "tfidf" or self.model_kind == "classifier", "ensemble", self.ensemble,
                f"only transformer classifier runs blend with a TF-IDF partner, not model_kind={self.model_kind!r}; "
                "set it to 'none'")
+        _check(self.batch_tokens is None or self.batch_tokens >= 64, "batch_tokens", self.batch_tokens,
+               "must be >= 64 (tokens per training step, e.g. 8192), or null for batches of batch_size rows")
+        _check(self.batch_tokens is None or self.model_kind == "classifier", "batch_tokens", self.batch_tokens,
+               "applies to classifier runs only; remove it for tfidf and sbert runs")
+        _check(self.pad_multiple is None or 1 <= self.pad_multiple <= 512, "pad_multiple", self.pad_multiple,
+               "must be in [1, 512] (e.g. 64), or null")
+        _check(self.pad_multiple is None or self.model_kind == "classifier", "pad_multiple", self.pad_multiple,
+               "applies to classifier runs only; remove it for tfidf and sbert runs")
         _check(0 < self.downsample_majority <= 1, "downsample_majority", self.downsample_majority,
                "must be in (0, 1], e.g. 0.5 keeps half of the majority rows")
 

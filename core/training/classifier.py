@@ -22,6 +22,7 @@ from core.evaluation.metrics import flatten_for_trainer, multiclass_metrics, mul
 from core.models.logistic import probabilities
 from core.models.catalog import ResolvedModel, resolve_model
 from core.models.pooled import mean_pooling_classifier, resolve_pooling
+from core.training.batching import TokenBudgetBatchSampler, round_width, scaled_learning_rate
 from core.training.data import TrainingData
 from core.training.fast_dropout import for_cpu_training
 
@@ -52,14 +53,16 @@ class EncodedDataset(TorchDataset):
 
 
 class PaddingCollator:
-    """Pad a batch to its longest sequence with numpy (cheaper than tokenizer.pad per batch)."""
+    """Pad a batch to its longest sequence with numpy (cheaper than tokenizer.pad per batch); with `pad_multiple`,
+    to that width rounded up to a multiple (never above `max_length`): a few static shapes."""
 
-    def __init__(self, pad_token_id: int, task: str):
+    def __init__(self, pad_token_id: int, task: str, pad_multiple: int | None = None, max_length: int | None = None):
         self.pad_token_id = pad_token_id
         self.task = task
+        self.pad_multiple, self.max_length = pad_multiple, max_length
 
     def __call__(self, items: list[dict]) -> dict:
-        width = max(len(item["input_ids"]) for item in items)
+        width = round_width(max(len(item["input_ids"]) for item in items), self.pad_multiple, self.max_length)
         ids = np.full((len(items), width), self.pad_token_id, dtype=np.int64)
         mask = np.zeros((len(items), width), dtype=np.int64)
         for row, item in enumerate(items):
@@ -165,10 +168,11 @@ class ClassifierTrainer(Trainer):
     """The HF Trainer with a weighted loss, length-bucketed training batches and ordered evaluation."""
 
     def __init__(self, *args, task: str, pos_weight=None, class_weight=None, length_grouping: bool = True,
-                 **kwargs):
+                 token_batches: TokenBudgetBatchSampler | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.task, self.pos_weight, self.class_weight = task, pos_weight, class_weight
         self.length_grouping = length_grouping
+        self.token_batches = token_batches  # `batch_tokens` runs: batches cut by a token budget
         # compute_loss returns a per-batch mean, so let the Trainer divide by the accumulation steps.
         self.model_accepts_loss_kwargs = False
 
@@ -182,6 +186,16 @@ class ClassifierTrainer(Trainer):
         outputs = model(**inputs)
         loss = weighted_loss(outputs.logits, labels, self.task, self.pos_weight, self.class_weight)
         return (loss, outputs) if return_outputs else loss
+
+    def get_train_dataloader(self):
+        if self.token_batches is None:
+            return super().get_train_dataloader()
+        # batches of varying rows: a batch sampler, which the Trainer's row-count loader cannot take
+        loader = torch.utils.data.DataLoader(self.train_dataset, batch_sampler=self.token_batches,
+                                             collate_fn=self.data_collator,
+                                             num_workers=self.args.dataloader_num_workers,
+                                             pin_memory=self.args.dataloader_pin_memory)
+        return self.accelerator.prepare(loader)
 
     def _get_train_sampler(self, train_dataset=None):
         dataset = train_dataset if train_dataset is not None else self.train_dataset
@@ -321,17 +335,28 @@ def build_classifier_trainer(config: TrainConfig, data: TrainingData, callbacks:
     if config.gradient_checkpointing:
         model.gradient_checkpointing_enable()
     for_cpu_training(model)
-    args = TrainingArguments(**training_arguments(config, output_dir, BEST_METRIC, model))
+    token_batches, default_lr = None, None
+    if config.batch_tokens:
+        token_batches = TokenBudgetBatchSampler(train_set.lengths, config.batch_tokens, config.seed,
+                                                config.pad_multiple, max_length)
+        # the default rates were measured at batch_size rows a step; a bigger step takes a bigger one
+        default_lr = scaled_learning_rate(default_learning_rate(model),
+                                          token_batches.mean_rows() * config.gradient_accumulation)
+    args = TrainingArguments(**training_arguments(config, output_dir, BEST_METRIC, model, default_lr))
     callbacks = list(callbacks)
     if config.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
     pos_weight, class_weight = loss_weights(config, data)
     trainer = ClassifierTrainer(
         model=model, args=args, train_dataset=train_set, eval_dataset=val_set, processing_class=tokenizer,
-        data_collator=PaddingCollator(tokenizer.pad_token_id or 0, data.task),
+        data_collator=PaddingCollator(tokenizer.pad_token_id or 0, data.task, config.pad_multiple, max_length),
         compute_metrics=make_compute_metrics(data.task, data.labels), callbacks=callbacks, task=data.task,
-        pos_weight=pos_weight, class_weight=class_weight, length_grouping=config.length_grouping)
+        pos_weight=pos_weight, class_weight=class_weight, length_grouping=config.length_grouping,
+        token_batches=token_batches)
     trainer.max_length = max_length
+    trainer.batching = None if token_batches is None else {
+        "batch_tokens": config.batch_tokens, "pad_multiple": config.pad_multiple,
+        "mean_rows": round(token_batches.mean_rows(), 2), "learning_rate": args.learning_rate}
     return trainer
 
 
