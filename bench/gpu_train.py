@@ -5,6 +5,7 @@ out of reach here). In one run, on the same rows, batch size and learning rate:
   (a) plain Hugging Face Trainer: bf16=True, DataCollatorWithPadding, random sampling
   (c) ours: build_classifier_trainer (precision `auto` = bf16 on this GPU, length buckets, numpy padding collator)
   (d) ours with token batches (issue 28): `batch_tokens` BATCH_TOKENS per step, widths rounded to PAD_MULTIPLE
+  (e) (d) with `attention: disentangled-flash` (the package's Triton kernels for DeBERTa's attention)
 Prints training samples/s, peak GPU memory, and model FLOPs utilisation two ways: the FLOPs of the batches each
 one actually ran (forward + backward, counted by torch.utils.flop_counter on the padded shapes; padding counts as
 work, so this says how busy the GPU was), and the FLOPs of the real tokens alone (each row at its own length: the
@@ -148,10 +149,10 @@ def baseline(folder: Path, train, batch: int, fit, lengths) -> dict:
 
 
 def ours(folder: Path, train, val, labels, batch: int, fit, lengths, batch_tokens: int | None = None,
-         pad_multiple: int | None = None) -> dict:
+         pad_multiple: int | None = None, attention: str = "auto") -> dict:
     config = TrainConfig(data="unused", base_model=str(folder), epochs=1, batch_size=batch, learning_rate=LR,
                          max_length=MAX_LENGTH, early_stopping_patience=0, eval_steps=10**9, logging_steps=50,
-                         batch_tokens=batch_tokens, pad_multiple=pad_multiple)
+                         batch_tokens=batch_tokens, pad_multiple=pad_multiple, attention=attention)
     data = TrainingData(train, val, None, "multilabel", labels, "bench")
     trainer = build_classifier_trainer(config, data, [], tempfile.mkdtemp())
     trainer.args.save_strategy = trainer.args.eval_strategy = "no"
@@ -159,7 +160,9 @@ def ours(folder: Path, train, val, labels, batch: int, fit, lengths, batch_token
     trainer.args.disable_tqdm = True
     assert trainer.args.bf16, "precision auto did not pick bf16 on this GPU"
     label = (f"ours, {batch_tokens} tokens a step, widths x{pad_multiple}" if batch_tokens
-             else "ours (length buckets, precision auto=bf16)")
+             else "ours (length buckets, precision auto=bf16)") + (", disentangled-flash" if attention != "auto" else "")
+    if attention != "auto":
+        print(f"attention: {trainer.attention}", flush=True)
     return _timed(trainer, trainer.model, len(train.frame), fit, label, lengths)
 
 
@@ -196,11 +199,14 @@ def main() -> None:
     results["ours"] = ours(folder, train, val, full.labels, batch, fit, lengths)
     torch.cuda.empty_cache()
     results["tokens"] = ours(folder, train, val, full.labels, batch, fit, lengths, batch_tokens, pad_multiple)
+    torch.cuda.empty_cache()
+    results["flash"] = ours(folder, train, val, full.labels, batch, fit, lengths, batch_tokens, pad_multiple,
+                            "disentangled-flash")
     for name, r in results.items():
         print(f"{name:6s} MFU {100 * r['tflops'] / peak:5.1f}% (padded tokens), "
               f"{100 * r['real_tflops'] / peak:5.1f}% (real tokens)  peak memory {r['peak_gib']:.2f} GiB  "
               f"{r['batches']} steps")
-    for name in ("ours", "tokens"):
+    for name in ("ours", "tokens", "flash"):
         print(f"ratio {name} / (a): {results[name]['samples_s'] / results['(a)']['samples_s']:.2f}x samples/s")
 
 

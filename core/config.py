@@ -22,6 +22,7 @@ CLASS_WEIGHTINGS = ("auto", "none", "balanced")
 POOLINGS = ("auto", "cls", "mean")  # classifier heads (core.models.pooled)
 NORMALIZATIONS = ("none", "unicode", "unicode+leet")  # text normalisation (core.data.normalize)
 NORMALIZE_CHOICES = ("auto", *NORMALIZATIONS)  # `auto`: unicode+leet for multilabel data, else none
+ATTENTIONS = ("auto", "hf", "disentangled-flash")  # classifier attention (core.training.attention)
 CALIBRATIONS = ("platt", "temperature", "isotonic", "none")  # score calibration (core.evaluation.calibration)
 REPORTERS = ("none", "tensorboard", "mlflow")  # experiment tracking (core.training.tracking)
 ENSEMBLES = ("auto", "none", "tfidf")  # a partner model blended with a classifier run (core.models.blend)
@@ -142,6 +143,9 @@ class TrainConfig:
             learning rate then follows the mean rows per step by the square-root rule. None = `batch_size` rows.
         pad_multiple: round each training batch's padded width up to a multiple of this (capped at the max
             length): a few static shapes for compiled steps. None = the longest row's width.
+        attention: classifier runs: `hf` (the model's own attention), `disentangled-flash` (DeBERTa-v2/v3: the
+            disentangled-flash package's kernels, checked against `hf` on a probe batch before training;
+            `core.training.attention`), `auto` = `hf` until the kernels are measured on a GPU.
 
     Tracking: report_to: `none` | `tensorboard` (event files in the run's `tensorboard/`) | `mlflow` (a run in
         MLFLOW_TRACKING_URI, else `mlruns/` beside the models folder) (`core.training.tracking`).
@@ -203,6 +207,7 @@ class TrainConfig:
     ensemble: str = "auto"
     batch_tokens: int | None = None
     pad_multiple: int | None = None
+    attention: str = "auto"
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -270,6 +275,12 @@ class TrainConfig:
                "must be in [1, 512] (e.g. 64), or null")
         _check(self.pad_multiple is None or self.model_kind == "classifier", "pad_multiple", self.pad_multiple,
                "applies to classifier runs only; remove it for tfidf and sbert runs")
+        _check(self.attention in ATTENTIONS, "attention", self.attention, f"use one of {ATTENTIONS}")
+        _check(self.attention != "disentangled-flash" or self.model_kind == "classifier", "attention",
+               self.attention, "applies to classifier runs only; use 'auto' for tfidf and sbert runs")
+        _check(self.attention != "disentangled-flash" or not self.gradient_checkpointing, "attention",
+               self.attention, "does not go with gradient_checkpointing (its kernels keep no score tensors to "
+               "save); turn one of them off")
         _check(0 < self.downsample_majority <= 1, "downsample_majority", self.downsample_majority,
                "must be in (0, 1], e.g. 0.5 keeps half of the majority rows")
 

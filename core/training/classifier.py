@@ -22,6 +22,7 @@ from core.evaluation.metrics import flatten_for_trainer, multiclass_metrics, mul
 from core.models.logistic import probabilities
 from core.models.catalog import ResolvedModel, resolve_model
 from core.models.pooled import mean_pooling_classifier, resolve_pooling
+from core.training.attention import apply_attention
 from core.training.batching import TokenBudgetBatchSampler, round_width, scaled_learning_rate
 from core.training.data import TrainingData
 from core.training.fast_dropout import for_cpu_training
@@ -332,6 +333,7 @@ def build_classifier_trainer(config: TrainConfig, data: TrainingData, callbacks:
                                training_targets(config, data), data.task)
     val_set = EncodedDataset(encode(tokenizer, data.val.frame["text"].tolist(), max_length),
                              data.val.label_matrix(), data.task)
+    attention = apply_attention(config.attention, model)  # before the CPU dropout swap: it changes modules
     if config.gradient_checkpointing:
         model.gradient_checkpointing_enable()
     for_cpu_training(model)
@@ -354,6 +356,7 @@ def build_classifier_trainer(config: TrainConfig, data: TrainingData, callbacks:
         pos_weight=pos_weight, class_weight=class_weight, length_grouping=config.length_grouping,
         token_batches=token_batches)
     trainer.max_length = max_length
+    trainer.attention = attention
     trainer.batching = None if token_batches is None else {
         "batch_tokens": config.batch_tokens, "pad_multiple": config.pad_multiple,
         "mean_rows": round(token_batches.mean_rows(), 2), "learning_rate": args.learning_rate}

@@ -39,6 +39,8 @@ def train_classifier(run_dir: Path, config: TrainConfig, data: TrainingData, res
     extra = {"train_seconds": train_seconds, "max_length": trainer.max_length, "pooling": pooling,
              "best_checkpoint": trainer.state.best_model_checkpoint, "global_step": trainer.state.global_step,
              "best_val_macro_roc_auc": trainer.state.best_metric}
+    if trainer.attention["attention"] != "hf":
+        extra["attention"] = trainer.attention  # the kernels in use and how close they came to the model's own
     if trainer.batching:
         extra["batching"] = trainer.batching  # token-budget batches: the mean rows and the learning rate they got
     if config.soft_labels:
