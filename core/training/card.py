@@ -163,6 +163,16 @@ def with_calibration_notes(card: str, calibration: dict | None) -> str:
     return card
 
 
+def _recipe(config: TrainConfig, task: str | None) -> str:
+    """The config as a markdown list; an `auto` option says what it meant for this run's task."""
+    resolved = {"normalize": config.resolved_normalize(task),
+                "identity_augmentation": config.resolved_identity_augmentation(task),
+                "ensemble": config.resolved_ensemble(task)} if task in ("multilabel", "multiclass") else {}
+    return "\n".join(f"- `{k}`: `{v}`" + (f" (for this {task} run: `{resolved[k]}`)" if v == "auto" and k in resolved
+                                            else "")
+                     for k, v in config.to_dict().items() if v not in (None, {}, []))
+
+
 def model_card(config: TrainConfig, metrics: dict, thresholds: dict, data_source: str, labels: list[str]) -> str:
     """Markdown describing data, recipe, metrics, thresholds, intended use and limits."""
     test = metrics.get("test") or {}
@@ -173,14 +183,7 @@ def model_card(config: TrainConfig, metrics: dict, thresholds: dict, data_source
         f"{_fmt(test.get('per_label', {}).get(label, {}).get('pr_auc'))} | "
         f"{_fmt(thresholds.get('thresholds', {}).get(label))} |" for label in labels)
     baseline = (metrics.get("baseline_tfidf") or {}).get("test") or {}
-    task = metrics.get("task")
-    # `auto` options mean different things per task: the card says what they meant for this run
-    resolved = {"normalize": config.resolved_normalize(task),
-                "identity_augmentation": config.resolved_identity_augmentation(task),
-                "ensemble": config.resolved_ensemble(task)} if task in ("multilabel", "multiclass") else {}
-    recipe = "\n".join(f"- `{k}`: `{v}`" + (f" (for this {task} run: `{resolved[k]}`)" if v == "auto" and k in resolved
-                                              else "")
-                       for k, v in config.to_dict().items() if v not in (None, {}, []))
+    recipe = _recipe(config, metrics.get("task"))
     return f"""# CleanSpeech run: {config.run_name or config.model_kind}
 
 A {metrics.get('task', '')} toxicity classifier ({config.model_kind}) fine-tuned from `{config.base_model}` with
@@ -255,14 +258,7 @@ Embedding metrics on the **{embedding.get('split')}** split:
 
 def embedding_card(config: TrainConfig, metrics: dict, data_source: str) -> str:
     """Card of an SBERT run trained on pairs, triplets or Q&A (an embedding model without a scoring head)."""
-    task = metrics.get("task")
-    # `auto` options mean different things per task: the card says what they meant for this run
-    resolved = {"normalize": config.resolved_normalize(task),
-                "identity_augmentation": config.resolved_identity_augmentation(task),
-                "ensemble": config.resolved_ensemble(task)} if task in ("multilabel", "multiclass") else {}
-    recipe = "\n".join(f"- `{k}`: `{v}`" + (f" (for this {task} run: `{resolved[k]}`)" if v == "auto" and k in resolved
-                                              else "")
-                       for k, v in config.to_dict().items() if v not in (None, {}, []))
+    recipe = _recipe(config, metrics.get("task"))
     return f"""# CleanSpeech run: {config.run_name or 'sbert'}
 
 A sentence-embedding model fine-tuned from `{config.base_model}` with CleanSpeech Studio on {metrics.get('task')}
