@@ -213,7 +213,7 @@ def calibrate_on_data(run_dir: Path, data: str | Path, method: str | None = None
         raise DataError(f"{where} has too few rows to refit any label's map ({short}): a label needs "
                         f"{MIN_CLASS_ROWS} positive and {MIN_CLASS_ROWS} negative rows. Fix: give more labelled rows.")
     # the validation maps stay inside the new file: a refit of a refit starts again from them
-    base = None if current is None else (current["validation"] if "source" in current else _unshifted(current))
+    base = None if current is None else (current.get("validation") if "source" in current else _unshifted(current))
     scorer = Scorer.from_run(run_dir, calibrated=False)
     probs = _raw_scores(scorer, dataset.frame["text"].astype(str).tolist(), progress)
     payload = _fit(probs, truth, task, labels, method, base, short)
@@ -238,6 +238,6 @@ def reset_calibration(run_dir: Path) -> dict:
     labels = list(meta["labels"])
     current = runs.read_calibration(run_dir, labels)
     if current is not None:
-        _save(run_dir, (current["validation"] and _unshifted(current["validation"])) if "source" in current
-              else _unshifted(current))
+        validation = current.get("validation") if "source" in current else current
+        _save(run_dir, _unshifted(validation) if validation else None)
     return prevalence_state(run_dir)

@@ -49,12 +49,12 @@ class TokenBudgetBatchSampler(torch.utils.data.Sampler):
     """
 
     def __init__(self, lengths: np.ndarray, max_tokens: int, seed: int, pad_multiple: int | None = None,
-                 max_length: int | None = None, max_rows: int | None = None):
+                 max_length: int | None = None):
         if max_tokens <= 0:
             raise ValueError(f"max_tokens must be positive, got {max_tokens}")
         self.lengths = np.asarray(lengths, dtype=np.int64)
         self.max_tokens, self.seed, self.epoch = int(max_tokens), seed, 0
-        self.pad_multiple, self.max_length, self.max_rows = pad_multiple, max_length, max_rows
+        self.pad_multiple, self.max_length = pad_multiple, max_length
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -69,8 +69,6 @@ class TokenBudgetBatchSampler(torch.utils.data.Sampler):
         while start < len(chunk):
             width = round_width(int(self.lengths[chunk[start]]), self.pad_multiple, self.max_length)
             rows = max(1, self.max_tokens // max(width, 1))  # the first row is the widest: it sets the width
-            if self.max_rows:
-                rows = min(rows, self.max_rows)
             batches.append(chunk[start:start + rows])
             start += rows
         return batches
