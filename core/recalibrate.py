@@ -29,7 +29,7 @@ from core.errors import ConfigError, DataError
 from core.evaluate import evaluation_data
 from core.evaluation.calibration import (apply_calibration, ece_per_label, fit_calibration, label_shares,
                                          map_thresholds, one_hot, with_prevalence)
-from core.fileio import write_text_atomic
+from core.fileio import read_json, write_json, write_text_atomic
 from core.scoring.scorer import Scorer
 from core.training.card import with_calibration_notes
 
@@ -59,7 +59,8 @@ def _unshifted(payload: dict) -> dict:
 
 
 def _save(run_dir: Path, payload: dict | None) -> None:
-    """Write calibration.json (or remove it: raw scores) and the card's notes on it."""
+    """Write calibration.json (or remove it: raw scores), the card's notes on it, and the calibration part of the
+    last audit report (from the saved predictions: the Audit page shows the maps in use, not the ones replaced)."""
     if payload is None:
         (run_dir / runs.CALIBRATION).unlink(missing_ok=True)
     else:
@@ -67,6 +68,12 @@ def _save(run_dir: Path, payload: dict | None) -> None:
     card = run_dir / runs.CARD
     if card.exists():
         write_text_atomic(card, with_calibration_notes(card.read_text(encoding="utf-8"), payload))
+    report_path = run_dir / runs.AUDIT / runs.AUDIT_REPORT
+    report = read_json(report_path)
+    if isinstance(report, dict) and "calibration" in report:
+        meta = runs.read_model_meta(run_dir)
+        report["calibration"] = calibration_report(run_dir, meta["task"], list(meta["labels"]))
+        write_json(report_path, report)
 
 
 def prevalence_state(run_dir: Path) -> dict | None:

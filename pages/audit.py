@@ -168,7 +168,7 @@ def traffic_form() -> None:
     try:
         if back:
             reset_calibration(info.path)
-            st.success("Back to the maps fitted on validation. Run the audit again for their ECE.")
+            st.success("Back to the maps fitted on validation; the ECE table above shows them from the next rerun.")
             return
         progress = st.progress(0.0, text="Scoring the file…")
         with tempfile.TemporaryDirectory() as folder:
@@ -232,7 +232,7 @@ def prevalence_form() -> None:
         st.error(str(exc))
         return
     st.success("Calibrated to " + (", ".join(f"{k} {v:.4g}" for k, v in wanted.items()) if wanted
-                                   else f"the {where} shares") + ". Run the audit again for ECE at the new shares.")
+                                   else f"the {where} shares") + "; the ECE table above shows them from the next rerun.")
 
 
 def robustness_section(report: dict) -> None:

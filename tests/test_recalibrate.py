@@ -202,3 +202,18 @@ def test_the_cli_refits_resets_and_refuses_in_one_line(tfidf_run, stricter_traff
         assert re.search(match, bad.stderr), bad.stderr
     done = _cli("--run", tfidf_run.name, "--reset", models=tfidf_run.parent)
     assert done.returncode == 0 and json.loads(done.stdout)["source"] is None
+
+
+def test_the_last_audit_report_shows_the_maps_in_use(tfidf_run, stricter_traffic):
+    from core.audit import audit_run, saved_report
+
+    path, _ = stricter_traffic
+    audited = audit_run(tfidf_run, robustness=False)["calibration"]
+    assert audited["source"] is None
+    calibrate_on_data(tfidf_run, path)
+    report = saved_report(tfidf_run)["calibration"]
+    assert report["source"]["data"] == "traffic.csv"
+    assert report["splits"]["val"]["ece_after"] != audited["splits"]["val"]["ece_after"]
+    assert report["splits"]["val"]["ece_before"] == audited["splits"]["val"]["ece_before"]  # raw scores: the same
+    reset_calibration(tfidf_run)
+    assert saved_report(tfidf_run)["calibration"] == audited
