@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.config import ALL_SBERT_LOSSES, CALIBRATIONS, ENSEMBLES, NORMALIZE_CHOICES, POOLINGS, REPORTERS, TrainConfig
+from core.config import (ALL_SBERT_LOSSES, ATTENTIONS, CALIBRATIONS, ENSEMBLES, NORMALIZE_CHOICES, POOLINGS,
+                         REPORTERS, TrainConfig)
 from core.data import list_versions
 from core.errors import ConfigError
 from core.models.catalog import CATALOG
@@ -111,6 +112,19 @@ def train_form() -> TrainConfig | None:
                                       index=list(CALIBRATIONS).index(_default("calibration")), key="train.calibration",
                                       help="Fitted on validation; scores then read as probabilities. Flags do not "
                                            "change.")
+        with st.expander("GPU speed options (transformer classifier; not yet measured on a GPU)"):
+            a, b, c = st.columns(3)
+            batch_tokens = a.number_input(
+                "Tokens a step (0 = batches of 'Batch size' rows)", 0, 1_000_000, 0, 1024, key="train.batch_tokens",
+                help="Cut training batches by padded tokens, e.g. 16384: many short rows or few long ones a step. "
+                     "The default learning rate follows the rows a step (square-root rule).")
+            pad_multiple = b.number_input("Pad widths to a multiple of (0 = off)", 0, 512, 0, 8,
+                                          key="train.pad_multiple",
+                                          help="A few static batch shapes, e.g. 64, for compiled GPU steps.")
+            attention = c.selectbox(
+                "Attention", list(ATTENTIONS), key="train.attention",
+                help="disentangled-flash: DeBERTa-v2/v3 models train with the disentangled-flash package's kernels "
+                     "(checked against the model's own attention first). auto: the model's own attention.")
         with st.expander("SBERT options (model = SBERT)"):
             a, b = st.columns(2)
             loss = a.selectbox("Loss", [AUTO_LOSS, *ALL_SBERT_LOSSES],
@@ -137,4 +151,5 @@ def train_form() -> TrainConfig | None:
                        run_name=run_name.strip() or None, normalize=normalize, identity_augmentation=augmentation,
                        identity_swaps=bool(swaps), soft_labels=float(soft_labels),
                        ensemble=ensemble if kind == "classifier" else "auto",
-                       calibration=calibration, report_to=report_to, **sbert)
+                       calibration=calibration, report_to=report_to, batch_tokens=int(batch_tokens) or None,
+                       pad_multiple=int(pad_multiple) or None, attention=attention, **sbert)
