@@ -31,6 +31,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from core import runs
 from core.errors import ConfigError, CoreError
+from core.evaluation.calibration import describe as describe_calibration
 from core.scoring.scorer import Scorer
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -258,6 +259,7 @@ def create_app(run_dir: str | Path, token: str | None = None, limits: Limits | N
         return {"run": run_dir.name, "model_kind": scorer.model_kind, "task": scorer.task, "labels": scorer.labels,
                 "thresholds": scorer.thresholds, "score_thresholds": scorer.score_thresholds,
                 "backend": scorer.backend, "calibration": (scorer.calibration or {}).get("method"),
+                "calibration_note": describe_calibration(scorer.calibration),
                 "normalize": scorer.normalize, "max_length": scorer.max_length, "card": card_summary(run_dir),
                 "limits": asdict(limits), "batching": batching}
 

@@ -11,6 +11,7 @@ from core.scoring.batch import estimate_rows, neutralise_frame, read_chunks, sco
 from core.data import guess_text_column
 from core.data.io import read_bytes
 from core.errors import CoreError
+from core.evaluation.calibration import describe as describe_calibration
 from core.evaluation.versus import baseline_comparison, worse_summary
 from core.runs import CALIBRATION, undertrained_note
 from core.scoring import backends, save_backend, saved_backend
@@ -90,7 +91,8 @@ with paste_tab:
             results = scorer.score(texts)
             st.caption(f"Scored {len(texts)} text(s) in {scorer.last_seconds * 1000:.1f} ms "
                        f"({scorer.model_kind}, {scorer.backend}); "
-                       f"{'calibrated' if scorer.calibration else 'raw'} scores; thresholds from "
+                       + (f"calibrated scores ({describe_calibration(scorer.calibration)})" if scorer.calibration
+                          else "raw scores") + "; thresholds from "
                        "`thresholds.json` (tune them on the Evaluate page).")
             table = pd.DataFrame([{"text": r.text, "flagged": ", ".join(r.flagged) or "—", **r.probabilities}
                                   for r in results])

@@ -217,3 +217,15 @@ def test_the_last_audit_report_shows_the_maps_in_use(tfidf_run, stricter_traffic
     assert report["splits"]["val"]["ece_before"] == audited["splits"]["val"]["ece_before"]  # raw scores: the same
     reset_calibration(tfidf_run)
     assert saved_report(tfidf_run)["calibration"] == audited
+
+
+def test_the_score_page_says_the_scores_are_calibrated_on_the_traffic(tfidf_run, stricter_traffic):
+    from tests.test_pages_workflow import open_page
+
+    path, frame = stricter_traffic
+    calibrate_on_data(tfidf_run, path)
+    at = open_page("pages/score.py", tfidf_run.name)
+    at.text_area(key="score.text").input("you stupid idiot")
+    at.button[0].click().run()
+    wanted = f"calibrated scores (platt refitted on traffic.csv ({len(frame):,} labelled rows))"
+    assert any(wanted in c.value for c in at.caption), [c.value for c in at.caption]

@@ -32,6 +32,7 @@ def test_score_matches_the_scorer_and_model_describes_the_run(client, tfidf_run)
         assert got["tokens"] == want.tokens and got["truncated"] == want.truncated
     model = client.get("/v1/model").json()
     assert model["run"] == tfidf_run.name and model["labels"][0] == "toxic" and model["calibration"] == "platt"
+    assert model["calibration_note"] == "platt fitted on validation"
     assert client.get("/healthz").json()["status"] == "ok"
 
 

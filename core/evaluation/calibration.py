@@ -250,3 +250,17 @@ def map_thresholds(thresholds: dict[str, float], payload: dict) -> dict[str, flo
     return {label: float(_apply_binary(np.array([t]), payload["per_label"][label])[0])
             for label, t in thresholds.items()}
 
+
+
+def describe(payload: dict | None) -> str:
+    """What calibrated scores mean, in a line for pages and the API: the method, the rows its maps were fitted on
+    (validation, or a labelled file of the user's traffic), and the label shares they are moved to, if any."""
+    if not payload:
+        return "raw scores: the run has no calibration"
+    source = payload.get("source")
+    where = f"refitted on {source['data']} ({source['rows']:,} labelled rows)" if source else "fitted on validation"
+    text = f"{payload['method']} {where}"
+    shares = payload.get("prevalence")
+    if shares:
+        text += ", at label shares " + ", ".join(f"{label} {share:g}" for label, share in shares.items())
+    return text

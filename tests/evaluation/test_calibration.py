@@ -198,3 +198,13 @@ def test_a_damaged_prevalence_is_refused(tmp_path):
     _write(tmp_path, payload)
     with pytest.raises(ModelNotAvailable, match=r"its prevalence \{'a': 2\} is not label shares in \(0, 1\)"):
         runs.read_calibration(tmp_path, ["a", "b"])
+
+
+def test_describe_says_what_calibrated_scores_mean():
+    from core.evaluation.calibration import describe
+
+    payload = {"method": "platt", "per_label": {}}
+    assert describe(None) == "raw scores: the run has no calibration"
+    assert describe(payload) == "platt fitted on validation"
+    refit = {**payload, "source": {"data": "ours.csv", "rows": 1216}, "prevalence": {"toxic": 0.1}}
+    assert describe(refit) == "platt refitted on ours.csv (1,216 labelled rows), at label shares toxic 0.1"
