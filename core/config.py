@@ -143,6 +143,9 @@ class TrainConfig:
             learning rate then follows the mean rows per step by the square-root rule. None = `batch_size` rows.
         pad_multiple: round each training batch's padded width up to a multiple of this (capped at the max
             length): a few static shapes for compiled steps. None = the longest row's width.
+        compile: classifier runs: compile the training step (`torch.compile`; `core.training.compiled`) on a GPU
+            for runs of at least 2,000 steps (it turns itself off below that and on CPU, and says why in
+            metrics.json); compiled kernels are cached in the models folder for later runs.
         attention: classifier runs: `hf` (the model's own attention), `disentangled-flash` (DeBERTa-v2/v3: the
             disentangled-flash package's kernels, checked against `hf` on a probe batch before training;
             `core.training.attention`), `auto` = `hf` until the kernels are measured on a GPU.
@@ -208,6 +211,7 @@ class TrainConfig:
     batch_tokens: int | None = None
     pad_multiple: int | None = None
     attention: str = "auto"
+    compile: bool = False
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -281,6 +285,8 @@ class TrainConfig:
         _check(self.attention != "disentangled-flash" or not self.gradient_checkpointing, "attention",
                self.attention, "does not go with gradient_checkpointing (its kernels keep no score tensors to "
                "save); turn one of them off")
+        _check(not self.compile or self.model_kind == "classifier", "compile", self.compile,
+               "applies to classifier runs only; remove it for tfidf and sbert runs")
         _check(0 < self.downsample_majority <= 1, "downsample_majority", self.downsample_majority,
                "must be in (0, 1], e.g. 0.5 keeps half of the majority rows")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import sys
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -24,6 +25,7 @@ from core.models.catalog import ResolvedModel, resolve_model
 from core.models.pooled import mean_pooling_classifier, resolve_pooling
 from core.training.attention import apply_attention
 from core.training.batching import TokenBudgetBatchSampler, round_width, scaled_learning_rate
+from core.training.compiled import StepTimer, compile_plan, use_compile_cache
 from core.training.data import TrainingData
 from core.training.fast_dropout import for_cpu_training
 
@@ -344,8 +346,20 @@ def build_classifier_trainer(config: TrainConfig, data: TrainingData, callbacks:
         # the default rates were measured at batch_size rows a step; a bigger step takes a bigger one
         default_lr = scaled_learning_rate(default_learning_rate(model),
                                           token_batches.mean_rows() * config.gradient_accumulation)
-    args = TrainingArguments(**training_arguments(config, output_dir, BEST_METRIC, model, default_lr))
+    batches = len(token_batches) if token_batches is not None else math.ceil(len(train_set) / config.batch_size)
+    planned = config.max_steps if config.max_steps > 0 else math.ceil(
+        config.epochs * batches / config.gradient_accumulation)
+    compiling = compile_plan(config.compile, planned, "cuda" if torch.cuda.is_available() else "cpu")
+    arguments = training_arguments(config, output_dir, BEST_METRIC, model, default_lr)
     callbacks = list(callbacks)
+    timer = None
+    if compiling["used"]:
+        # the models folder (above the run's checkpoints/) keeps the compiled kernels for later runs
+        compiling["cache"] = str(use_compile_cache(Path(output_dir).resolve().parent.parent))
+        arguments["torch_compile"] = True
+        timer = StepTimer()
+        callbacks.append(timer)
+    args = TrainingArguments(**arguments)
     if config.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
     pos_weight, class_weight = loss_weights(config, data)
@@ -357,6 +371,7 @@ def build_classifier_trainer(config: TrainConfig, data: TrainingData, callbacks:
         token_batches=token_batches)
     trainer.max_length = max_length
     trainer.attention = attention
+    trainer.compiling, trainer.step_timer = compiling, timer
     trainer.batching = None if token_batches is None else {
         "batch_tokens": config.batch_tokens, "pad_multiple": config.pad_multiple,
         "mean_rows": round(token_batches.mean_rows(), 2), "learning_rate": args.learning_rate}

@@ -41,6 +41,8 @@ def train_classifier(run_dir: Path, config: TrainConfig, data: TrainingData, res
              "best_val_macro_roc_auc": trainer.state.best_metric}
     if trainer.attention["attention"] != "hf":
         extra["attention"] = trainer.attention  # the kernels in use and how close they came to the model's own
+    if config.compile:  # asked for: whether it was used, why, and what it cost
+        extra["compile"] = {**trainer.compiling, **(trainer.step_timer.summary() if trainer.step_timer else {})}
     if trainer.batching:
         extra["batching"] = trainer.batching  # token-budget batches: the mean rows and the learning rate they got
     if config.soft_labels:
