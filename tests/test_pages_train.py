@@ -112,14 +112,17 @@ def test_gpu_speed_options_reach_the_run_and_are_refused_for_tfidf(isolated_dirs
     at.selectbox[0].set_value(next(o for o in at.selectbox[0].options if o.startswith("Other")))
     at.text_input[0].input(str(tiny_bert))
     at.number_input(key="train.pad_multiple").set_value(16)
+    at.checkbox(key="train.compile").check()
     next(n for n in at.number_input if n.label.startswith("Max steps")).set_value(2)
     next(b for b in at.button if b.label == "Start training").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     run_dir = next(p for p in isolated_dirs[0].iterdir() if (p / runs.CONFIG).exists())
     config = json.loads((run_dir / runs.CONFIG).read_text())
-    assert (config["batch_tokens"], config["pad_multiple"], config["attention"]) == (512, 16, "auto")
+    assert (config["batch_tokens"], config["pad_multiple"], config["attention"], config["compile"]) == (
+        512, 16, "auto", True)
     deadline = time.time() + 120
     while runs.read_status(run_dir).get("state") not in ("succeeded", "failed") and time.time() < deadline:
         time.sleep(0.5)
     assert runs.read_status(run_dir)["state"] == "succeeded", runs.read_status(run_dir)
-    assert json.loads((run_dir / runs.METRICS).read_text())["batching"]["batch_tokens"] == 512
+    metrics = json.loads((run_dir / runs.METRICS).read_text())
+    assert metrics["batching"]["batch_tokens"] == 512 and metrics["compile"]["used"] is False  # no GPU here

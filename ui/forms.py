@@ -125,6 +125,10 @@ def train_form() -> TrainConfig | None:
                 "Attention", list(ATTENTIONS), key="train.attention",
                 help="disentangled-flash: DeBERTa-v2/v3 models train with the disentangled-flash package's kernels "
                      "(checked against the model's own attention first). auto: the model's own attention.")
+            compile_step = c.checkbox("Compile the training step", False, key="train.compile",
+                                      help="torch.compile on a GPU for runs of 2,000 steps or more (off below that "
+                                           "and on CPU; metrics.json says why); compiled kernels are cached for "
+                                           "later runs.")
         with st.expander("SBERT options (model = SBERT)"):
             a, b = st.columns(2)
             loss = a.selectbox("Loss", [AUTO_LOSS, *ALL_SBERT_LOSSES],
@@ -152,4 +156,5 @@ def train_form() -> TrainConfig | None:
                        identity_swaps=bool(swaps), soft_labels=float(soft_labels),
                        ensemble=ensemble if kind == "classifier" else "auto",
                        calibration=calibration, report_to=report_to, batch_tokens=int(batch_tokens) or None,
-                       pad_multiple=int(pad_multiple) or None, attention=attention, **sbert)
+                       pad_multiple=int(pad_multiple) or None, attention=attention, compile=bool(compile_step),
+                       **sbert)
