@@ -16,6 +16,15 @@ class DataError(CoreError):
     """A dataset file or its columns/labels cannot be used as asked."""
 
 
+class MissingColumn(DataError):
+    """A column the reader was told to use is not in the file (`column`, and the file's `columns`), so that a
+    caller that chose the column itself (e.g. a run's labels) can say so in its own words."""
+
+    def __init__(self, message: str, column: str, columns: list[str]):
+        super().__init__(message)
+        self.column, self.columns = column, list(columns)
+
+
 class ConfigError(CoreError):
     """A configuration value is missing, unknown or out of range."""
 

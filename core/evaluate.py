@@ -20,7 +20,7 @@ import pandas as pd
 from core import runs
 from core.config import TrainConfig
 from core.data import Dataset, load_dataset, load_version
-from core.errors import DataError, ModelNotAvailable
+from core.errors import DataError, MissingColumn, ModelNotAvailable
 from core.evaluation.metrics import evaluate_probs
 from core.evaluation.predictions import (SPLIT_NAMES, SPLITS, SplitPredictions, predictions_path, save_predictions,
                                          score_dataset)
@@ -50,7 +50,16 @@ def evaluation_data(path: str | Path, kind: str | None, labels: list[str] | None
             options["class_names"] = labels  # string classes by name, integer ids by index
         elif kind == "multilabel":
             options["label_cols"] = labels
-        dataset, where = load_dataset(path, kind=kind, for_evaluation=True, **options), str(path)
+        try:
+            dataset, where = load_dataset(path, kind=kind, for_evaluation=True, **options), str(path)
+        except MissingColumn as missing:
+            if kind != "multilabel" or missing.column not in (labels or []):
+                raise
+            # the run chose these columns, not the user: no reader flag to fix, the file must carry them
+            absent = [label for label in labels if label not in missing.columns]
+            raise DataError(f"{path} has no column for the run's label(s) {absent} (columns in the file: "
+                            f"{missing.columns}). Fix: give a file with a 0/1 column for each of the run's labels "
+                            f"{labels}.") from None
     if kind is not None and dataset.kind != kind:
         raise DataError(f"{where} holds {dataset.kind} data; the run was trained on {kind} data. "
                         "Fix: evaluate on data of the run's kind.")

@@ -154,7 +154,8 @@ def test_the_tiny_bert_run_refits_and_its_export_carries_the_refit(bert_run, str
 @pytest.mark.parametrize("change,match", [
     (lambda f: f.assign(threat=0, toxic=0, severe_toxic=0, obscene=0, insult=0, identity_hate=0),
      r"too few rows to refit any label's map"),
-    (lambda f: f.drop(columns=["identity_hate"]), r"column 'identity_hate' not found"),
+    (lambda f: f.drop(columns=["identity_hate"]),
+     r"has no column for the run's label\(s\) \['identity_hate'\] .* Fix: give a file with a 0/1 column for each"),
 ])
 def test_bad_calibration_files_are_refused_and_nothing_changes(tfidf_run, tmp_path, change, match):
     path = tmp_path / "bad.csv"

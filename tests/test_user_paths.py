@@ -165,3 +165,15 @@ def test_n_clusters_sets_the_k_of_the_clustering_evaluation():
     classes = np.array([0, 1] * 20)
     assert clustering_metrics(vectors, classes)["k"] == 2
     assert clustering_metrics(vectors, classes, n_clusters=5)["k"] == 5
+
+
+@pytest.mark.parametrize("command", [["evaluate"], ["audit", "--no-robustness"], ["calibrate"]])
+def test_a_file_without_the_runs_label_columns_is_refused_in_the_runs_words(capsys, tfidf_run, tmp_path, command):
+    frame = pd.read_csv(ROOT / "data" / "sample.csv").drop(columns=["threat", "insult"])
+    path = tmp_path / "fewer.csv"
+    frame.to_csv(path, index=False)
+    capsys.readouterr()
+    assert main([*command[:1], "--run", tfidf_run.name, "--data", str(path), *command[1:]]) == 2
+    err = capsys.readouterr().err
+    assert "has no column for the run's label(s) ['threat', 'insult']" in err and "--label-cols" not in err
+    assert len(err.strip().splitlines()) == 1

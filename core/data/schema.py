@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from core.data.io import DEFAULT_MAX_BYTES, RawTable, read_table
-from core.errors import DataError
+from core.errors import DataError, MissingColumn
 
 KINDS = ("multilabel", "multiclass", "pairs", "triplets", "qa")
 JIGSAW_LABELS = ["toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate"]
@@ -194,8 +194,8 @@ def _find(columns: list[str], candidates: list[str]) -> str | None:
 
 def _require(name: str, column: str, columns: list[str], option: str) -> None:
     if column not in columns:
-        raise DataError(f"{name}: column {column!r} not found. Columns in the file: {columns}. "
-                        f"Fix: pass {option} with one of them.")
+        raise MissingColumn(f"{name}: column {column!r} not found. Columns in the file: {columns}. "
+                            f"Fix: pass {option} with one of them.", column, columns)
 
 
 def _infer_spec(raw, kind, text_col, label_cols, label_col, class_names, roles, inference) -> DatasetSpec:
