@@ -145,9 +145,10 @@ def with_calibration_notes(card: str, calibration: dict | None) -> str:
         kept_note = ("" if not kept else " Kept from validation (too few rows to refit): "
                      + ", ".join(f"{label} ({why})" for label, why in kept.items()) + ".")
         ece = source.get("ece_expected") or {}
-        card = (card.rstrip("\n") + f"\n\n{DATA_CALIBRATION_HEADING}\n\nCalibrated scores come from "
+        card = (card.rstrip("\n") + f"\n\n{DATA_CALIBRATION_HEADING}\n\nCalibrated scores now come from "
                 f"`{calibration.get('method')}` maps refitted on `{source.get('data')}` ({source.get('rows')} labelled "
-                f"rows of the traffic the run scores), not on the validation split; flags are unchanged.{kept_note} "
+                "rows of the traffic the run scores), not from the validation maps named above; flags are "
+                f"unchanged.{kept_note} "
                 f"Expected macro ECE on such traffic {_fmt(ece.get('macro'))} (fitted on one half of the file, "
                 f"measured on the other), against {_fmt((source.get('ece_before') or {}).get('macro'))} with the "
                 "maps it replaced. `python -m core calibrate --run RUN --reset` goes back to validation.\n")
